@@ -1,0 +1,154 @@
+"""Kindred: a moderated peer-support forum."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, g, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as settings
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
+])
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+@sa.event.listens_for(sa.Engine, "connect")
+def _tune_sqlite(dbapi_connection, connection_record):
+    """WAL lets readers work while one member writes; the busy timeout makes writers queue."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    instance_path = Path(os.environ.get("INSTANCE_PATH") or settings.REPO_ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path.resolve()),
+        template_folder=str(settings.REPO_ROOT / "templates"),
+        static_folder=str(settings.REPO_ROOT / "static"),
+    )
+    app.config.update(settings.FIXED)
+    if test_config and "SECRET_KEY" in test_config:
+        # Tests bring their own key; never write one into the developer's instance folder.
+        app.config.update(settings.from_environment_without_key(Path(app.instance_path)))
+    else:
+        app.config.update(settings.from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.update(test_config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"]:
+        count = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+
+    from .admin.views import bp as admin_bp
+    from .auth.views import bp as auth_bp
+    from .boards.views import bp as boards_bp
+    from .pages.views import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(boards_bp)
+    app.register_blueprint(admin_bp)
+
+    from . import cli, templating
+
+    cli.init_app(app)
+    templating.init_app(app)
+    _init_errors(app)
+    _init_security_headers(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from .models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_token: str):
+        return db.session.scalar(sa.select(User).where(User.session_token == session_token))
+
+
+def _init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def add_security_headers(response):
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
+        return response
+
+
+def _init_errors(app: Flask) -> None:
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_requests(error):
+        retry_after = 60
+        current = limiter.current_limit
+        if current is not None:
+            retry_after = max(1, int(current.reset_at - time.time()))
+        g.retry_after = retry_after
+        response = app.make_response(
+            (render_template("errors/429.html", retry_after=retry_after), 429))
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/400.html", reason=(
+            "This form had expired or came from somewhere else, so nothing was sent. "
+            "Go back, reload the page and try again.")), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.code or 500
+        template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413) else \
+            "errors/generic.html"
+        return render_template(template, error=error), code
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return render_template("errors/generic.html", error=None), 500

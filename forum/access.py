@@ -1,0 +1,62 @@
+"""Who may use a route: every view is wrapped by exactly one of these.
+
+`tests/test_access.py` walks the URL map and fails for any view without one,
+so a new route cannot forget to say who it is for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+PUBLIC = "public"
+ANONYMOUS = "anonymous"  # pages that only make sense logged out (log in, register)
+MEMBER = "member"  # logged in, verified or not
+VERIFIED = "verified"  # logged in with a confirmed email address: may post
+MODERATOR = "moderator"
+ADMIN = "admin"
+
+
+def _login_redirect():
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _allowed(level: str):
+    """None when the current visitor may proceed, else the response to give."""
+    if level == PUBLIC:
+        return None
+    if level == ANONYMOUS:
+        return redirect(url_for("boards.index")) if current_user.is_authenticated else None
+    if not current_user.is_authenticated:
+        return _login_redirect()
+    if level == MEMBER:
+        return None
+    if level == VERIFIED:
+        if current_user.is_verified:
+            return None
+        flash("Please confirm your email address before posting. "
+              "We can send the link again from your account page.", "warning")
+        return redirect(url_for("auth.account"))
+    if level == MODERATOR and current_user.is_moderator:
+        return None
+    if level == ADMIN and current_user.is_admin:
+        return None
+    abort(403)
+
+
+def access(level: str) -> Callable:
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            refusal = _allowed(level)
+            if refusal is not None:
+                return refusal
+            return view(*args, **kwargs)
+
+        wrapped.access_level = level
+        return wrapped
+
+    return decorate

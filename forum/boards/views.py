@@ -1,0 +1,230 @@
+"""Reading boards and topics; starting, replying to, editing and deleting posts."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user
+
+from .. import queries
+from ..access import MODERATOR, PUBLIC, VERIFIED, access
+from ..content import quote_markdown
+from ..extensions import db, limiter
+from ..models import Board, Post, PostRevision, PostStatus, Topic
+from ..services import PermissionDenied, ServiceError, posting
+from .forms import DeleteForm, EditForm, ReplyForm, TopicForm
+
+bp = Blueprint("boards", __name__)
+
+POSTING_LIMIT = "6 per minute;60 per hour"
+
+
+def _only_posts() -> bool:
+    """Previews and page views are free; only real submissions count against the limit."""
+    return request.method != "POST" or "preview" in request.form
+
+
+def _readable_board_or_404(slug: str) -> Board:
+    board = db.first_or_404(db.select(Board).where(Board.slug == slug))
+    if not queries.can_read_board(current_user, board):
+        abort(404)  # private boards do not reveal that they exist
+    return board
+
+
+def _readable_topic_or_404(topic_id: int) -> Topic:
+    topic = db.get_or_404(Topic, topic_id)
+    if not queries.can_read_board(current_user, topic.board):
+        abort(404)
+    return topic
+
+
+def _visible_post_or_404(post_id: int) -> Post:
+    post = db.get_or_404(Post, post_id)
+    if post.status not in queries.THREAD_STATUSES or \
+            not queries.can_read_board(current_user, post.topic.board):
+        abort(404)
+    return post
+
+
+def _page_number() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
+
+
+def _apply_service_error(form, error: ServiceError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def _preview(form) -> str | None:
+    """Sanitised HTML of what the member typed, or None (errors are put on the form)."""
+    try:
+        return posting.prepare(form.body.data, form.content_warning.data).html
+    except ServiceError as error:
+        _apply_service_error(form, error)
+        return None
+
+
+@bp.route("/")
+@access(PUBLIC)
+def index():
+    return render_template("boards/index.html", boards=queries.board_list(current_user))
+
+
+@bp.route("/b/<slug>")
+@access(PUBLIC)
+def board(slug: str):
+    board = _readable_board_or_404(slug)
+    page = queries.topics_page(board, current_app.config["TOPICS_PER_PAGE"],
+                               after=request.args.get("after"),
+                               before=request.args.get("before"))
+    return render_template("boards/board.html", board=board, page=page)
+
+
+@bp.route("/b/<slug>/new", methods=["GET", "POST"])
+@access(VERIFIED)
+@limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
+def new_topic(slug: str):
+    board = _readable_board_or_404(slug)
+    form = TopicForm()
+    preview_html = None
+    if form.validate_on_submit():
+        if form.wants_preview:
+            preview_html = _preview(form)
+        else:
+            try:
+                topic = posting.create_topic(current_user, board, form.title.data,
+                                             form.body.data, form.content_warning.data)
+            except ServiceError as error:
+                _apply_service_error(form, error)
+            else:
+                return redirect(url_for("boards.topic", topic_id=topic.id))
+    status = 400 if form.errors else 200
+    return render_template("boards/new_topic.html", board=board, form=form,
+                           preview_html=preview_html), status
+
+
+@bp.route("/t/<int:topic_id>")
+@access(PUBLIC)
+def topic(topic_id: int):
+    topic = _readable_topic_or_404(topic_id)
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    total = queries.thread_length(topic.id)
+    page_count = max(1, -(-total // per_page))
+    page = min(_page_number(), page_count)
+    posts = queries.posts_page(topic, page, per_page)
+    reply_form = ReplyForm(formdata=None) if current_user.is_authenticated else None
+    return render_template("boards/topic.html", topic=topic, posts=posts, page=page,
+                           page_count=page_count, first_post_id=queries.first_post_id(topic.id),
+                           reply_form=reply_form)
+
+
+@bp.route("/p/<int:post_id>")
+@access(PUBLIC)
+def permalink(post_id: int):
+    """A stable link to one post: lands on the page of the thread that holds it."""
+    post = _visible_post_or_404(post_id)
+    page = queries.page_of_post(post, current_app.config["POSTS_PER_PAGE"])
+    target = url_for("boards.topic", topic_id=post.topic_id, page=page if page > 1 else None)
+    return redirect(f"{target}#p{post.id}")
+
+
+@bp.route("/t/<int:topic_id>/reply", methods=["GET", "POST"])
+@access(VERIFIED)
+@limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
+def reply(topic_id: int):
+    topic = _readable_topic_or_404(topic_id)
+    form = ReplyForm()
+    preview_html = None
+    if request.method == "GET":
+        quoted = request.args.get("quote", "")
+        if quoted.isdigit():
+            post = db.session.get(Post, int(quoted))
+            if post and post.topic_id == topic.id and post.status == PostStatus.PUBLISHED:
+                author = post.author.username if post.author else "A former member"
+                form.body.data = quote_markdown(author, post.body_source)
+                form.quote_of.data = str(post.id)
+    elif form.validate_on_submit():
+        if form.wants_preview:
+            preview_html = _preview(form)
+        else:
+            quote_of = None
+            if (form.quote_of.data or "").isdigit():
+                quote_of = db.session.get(Post, int(form.quote_of.data))
+            try:
+                post = posting.create_reply(current_user, topic, form.body.data,
+                                            form.content_warning.data, quote_of=quote_of)
+            except ServiceError as error:
+                _apply_service_error(form, error)
+            else:
+                return redirect(url_for("boards.permalink", post_id=post.id))
+    status = 400 if form.errors else 200
+    return render_template("boards/reply.html", topic=topic, form=form,
+                           preview_html=preview_html), status
+
+
+def _own_post_or_403(post_id: int) -> Post:
+    post = _visible_post_or_404(post_id)
+    if not posting.can_edit(current_user, post):
+        abort(403)
+    return post
+
+
+@bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
+@access(VERIFIED)
+@limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
+def edit(post_id: int):
+    post = _own_post_or_403(post_id)
+    is_first = posting.is_first_post(post)
+    form = EditForm()
+    preview_html = None
+    if request.method == "GET":
+        form.body.data = post.body_source
+        form.content_warning.data = post.content_warning or ""
+        form.title.data = post.topic.title if is_first else None
+    elif form.validate_on_submit():
+        if form.wants_preview:
+            preview_html = _preview(form)
+        else:
+            try:
+                posting.edit_post(current_user, post, form.body.data, form.content_warning.data,
+                                  title=form.title.data if is_first else None)
+            except PermissionDenied:
+                abort(403)
+            except ServiceError as error:
+                _apply_service_error(form, error)
+            else:
+                flash("Your changes are saved.", "success")
+                return redirect(url_for("boards.permalink", post_id=post.id))
+    status = 400 if form.errors else 200
+    return render_template("boards/edit.html", post=post, form=form, is_first=is_first,
+                           preview_html=preview_html), status
+
+
+@bp.route("/p/<int:post_id>/delete", methods=["GET", "POST"])
+@access(VERIFIED)
+def delete(post_id: int):
+    post = _own_post_or_403(post_id)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        try:
+            posting.delete_post(current_user, post)
+        except PermissionDenied:
+            abort(403)
+        flash("Your post was removed. A placeholder stays so the conversation still reads.",
+              "success")
+        return redirect(url_for("boards.permalink", post_id=post.id))
+    return render_template("boards/delete.html", post=post, form=form)
+
+
+@bp.route("/p/<int:post_id>/history")
+@access(MODERATOR)
+def history(post_id: int):
+    post = db.get_or_404(Post, post_id)
+    revisions = db.session.scalars(
+        db.select(PostRevision).where(PostRevision.post_id == post.id)
+        .order_by(PostRevision.id.desc())).all()
+    return render_template("boards/history.html", post=post, revisions=revisions)

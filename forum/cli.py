@@ -1,0 +1,74 @@
+"""`flask --app wsgi forum …` commands: the same services the web pages use."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from .extensions import db
+from .models import Board, Role, User
+from .services import ServiceError, accounts, posting
+
+forum_cli = click.Group("forum", help="Manage Kindred: users, boards, demo content.")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@forum_cli.command("create-user")
+@click.argument("username")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.MEMBER.value,
+              show_default=True)
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of asking.")
+def create_user_command(username: str, email: str, role: str, password_stdin: bool) -> None:
+    """Create an account (its email address counts as confirmed)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(username, email, password, role=role)
+    except ServiceError as error:
+        _fail(error.message)
+    click.echo(f"Created {user.role} {user.username!r}.")
+
+
+@forum_cli.command("create-board")
+@click.argument("slug")
+@click.argument("name")
+@click.argument("description")
+@click.option("--members-only", is_flag=True, help="Only logged-in members can read it.")
+def create_board_command(slug: str, name: str, description: str, members_only: bool) -> None:
+    """Create a topic board."""
+    try:
+        board = posting.create_board(slug, name, description, is_public=not members_only)
+    except ServiceError as error:
+        _fail(error.message)
+    click.echo(f"Created board {board.name!r} at /b/{board.slug}.")
+
+
+@forum_cli.command("demo")
+def demo_command() -> None:
+    """Fill an empty database with boards, members and conversations."""
+    from .demo import DEMO_PASSWORD, fill_demo
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Board)) or \
+            db.session.scalar(sa.select(sa.func.count()).select_from(User)):
+        click.echo("The database already has boards or members; demo content was not added.")
+        return
+    logins = fill_demo()
+    click.echo("Demo content added. Log in with any of these (password for all: "
+               f"{DEMO_PASSWORD}):")
+    for username, role in logins:
+        click.echo(f"  {username:<12} {role}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(forum_cli)

@@ -1,0 +1,112 @@
+"""Settings, read from the environment with safe defaults.
+
+Every setting is documented in README.md ("Settings"). Tests pass a mapping to
+create_app() that overrides these.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def load_or_create_secret_key(instance_path: Path) -> str:
+    """Return the key kept in the instance folder, creating it on first use.
+
+    O_EXCL makes two workers starting at once agree on one key: the loser of
+    the race reads the winner's file.
+    """
+    key_file = instance_path / "secret_key"
+    instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        raise RuntimeError(f"{key_file} is empty; delete it to generate a new key") from None
+    with os.fdopen(fd, "w") as handle:
+        key = secrets.token_urlsafe(48)
+        handle.write(key)
+    return key
+
+
+def from_environment_without_key(instance_path: Path) -> dict:
+    """All settings but SECRET_KEY (for callers that bring their own key)."""
+    return _settings(instance_path, secret_key=None)
+
+
+def from_environment(instance_path: Path) -> dict:
+    return _settings(instance_path, secret_key=os.environ.get("SECRET_KEY")
+                     or load_or_create_secret_key(instance_path))
+
+
+def _settings(instance_path: Path, secret_key: str | None) -> dict:
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'kindred.db'}"
+    # Heroku-style URLs name the old driver; we ship psycopg 3.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    over_https = base_url.startswith("https://")
+    return {
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "BASE_URL": base_url,
+        "SITE_NAME": os.environ.get("SITE_NAME", "Kindred"),
+        # Mail
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Kindred <no-reply@localhost>"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "localhost"),
+        "SMTP_PORT": _int("SMTP_PORT", 587),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS", True),
+        "SMTP_SSL": _bool("SMTP_SSL", False),
+        "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 20),
+        # Rate limits: memory is right for one process; use Redis for several.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Cookies: Secure whenever the public address is https.
+        "SESSION_COOKIE_SECURE": over_https,
+        "REMEMBER_COOKIE_SECURE": over_https,
+        "PREFERRED_URL_SCHEME": "https" if over_https else "http",
+        # Number of reverse proxies in front of the app whose X-Forwarded-* to trust.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "TOPICS_PER_PAGE": _int("TOPICS_PER_PAGE", 30),
+        "POSTS_PER_PAGE": _int("POSTS_PER_PAGE", 20),
+    }
+
+
+# Settings that are not meant to vary between installations.
+FIXED = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "SQLALCHEMY_RECORD_QUERIES": False,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_STRATEGY": "moving-window",
+    "VERIFY_TOKEN_HOURS": 48,
+    "RESET_TOKEN_MINUTES": 60,
+}
+

@@ -1,0 +1,18 @@
+"""Validators shared by every form."""
+
+from __future__ import annotations
+
+from wtforms.validators import ValidationError
+
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def readable_text(form, field) -> None:
+    """Refuse text we could not store faithfully, saying so beside the field."""
+    value = field.data or ""
+    if "\x00" in value:
+        raise ValidationError("This contains a NUL character, which can't be stored. "
+                              "Please remove it and try again.")
+    if REPLACEMENT_CHARACTER in value:
+        raise ValidationError("Part of this text could not be read (it was not valid UTF-8). "
+                              "Please check it, retype any odd characters and try again.")

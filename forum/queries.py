@@ -1,0 +1,122 @@
+"""Read-side helpers: what a viewer may see, and paginated lists.
+
+Every list here costs a fixed number of queries however long it is (authors
+are joined in, never loaded per row), and pages deep into a board cost what
+the first does (keyset pagination on an index).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from .extensions import db
+from .models import Board, Post, PostStatus, Topic, User
+
+#: Statuses that belong in a thread for everyone: published posts, and the
+#: placeholders of posts their authors removed.
+THREAD_STATUSES = (PostStatus.PUBLISHED, PostStatus.DELETED)
+
+
+def readable_boards_filter(viewer: User | None):
+    if viewer is not None and viewer.is_authenticated:
+        return sa.true()
+    return Board.is_public.is_(True)
+
+
+def board_list(viewer: User | None) -> list[Board]:
+    return list(db.session.scalars(
+        sa.select(Board).where(readable_boards_filter(viewer)).order_by(Board.position, Board.id)
+    ))
+
+
+def can_read_board(viewer: User | None, board: Board) -> bool:
+    return board.is_public or (viewer is not None and viewer.is_authenticated)
+
+
+# --- board page: keyset pagination -------------------------------------------
+
+@dataclass(frozen=True)
+class TopicPage:
+    topics: list[Topic]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def _encode_cursor(topic: Topic) -> str:
+    raw = f"{int(topic.is_pinned)}|{topic.last_post_at.isoformat()}|{topic.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[bool, datetime, int] | None:
+    """None for anything that is not a cursor we made (a bad link is just page 1)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        pinned, stamp, topic_id = raw.split("|")
+        at = datetime.fromisoformat(stamp)
+        return pinned == "1", at if at.tzinfo else at.replace(tzinfo=UTC), int(topic_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError):
+        return None
+
+
+def topics_page(board: Board, per_page: int, after: str | None = None,
+                before: str | None = None) -> TopicPage:
+    """Pinned first, then latest activity, newest first."""
+    sort_key = sa.tuple_(Topic.is_pinned, Topic.last_post_at, Topic.id)
+    query = (sa.select(Topic).where(Topic.board_id == board.id)
+             .options(joinedload(Topic.author)))
+    going_back = False
+    if after and (key := _decode_cursor(after)):
+        query = query.where(sort_key < key)
+    elif before and (key := _decode_cursor(before)):
+        query = query.where(sort_key > key)
+        going_back = True
+    if going_back:
+        order = (Topic.is_pinned.asc(), Topic.last_post_at.asc(), Topic.id.asc())
+    else:
+        order = (Topic.is_pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
+    rows = list(db.session.scalars(query.order_by(*order).limit(per_page + 1)))
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
+    if going_back:
+        rows.reverse()
+        next_cursor = _encode_cursor(rows[-1]) if rows else None
+        prev_cursor = _encode_cursor(rows[0]) if rows and has_more else None
+    else:
+        next_cursor = _encode_cursor(rows[-1]) if rows and has_more else None
+        prev_cursor = _encode_cursor(rows[0]) if rows and (after and _decode_cursor(after)) \
+            else None
+    return TopicPage(rows, next_cursor, prev_cursor)
+
+
+# --- topic page ----------------------------------------------------------------
+
+def thread_filter(topic_id: int):
+    return sa.and_(Post.topic_id == topic_id, Post.status.in_(THREAD_STATUSES))
+
+
+def thread_length(topic_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).where(thread_filter(topic_id))) or 0
+
+
+def posts_page(topic: Topic, page: int, per_page: int) -> list[Post]:
+    return list(db.session.scalars(
+        sa.select(Post).where(thread_filter(topic.id))
+        .options(joinedload(Post.author))
+        .order_by(Post.id).offset((page - 1) * per_page).limit(per_page)
+    ))
+
+
+def page_of_post(post: Post, per_page: int) -> int:
+    earlier = db.session.scalar(
+        sa.select(sa.func.count()).where(thread_filter(post.topic_id), Post.id < post.id)) or 0
+    return earlier // per_page + 1
+
+
+def first_post_id(topic_id: int) -> int | None:
+    return db.session.scalar(sa.select(sa.func.min(Post.id)).where(Post.topic_id == topic_id))

@@ -1,0 +1,269 @@
+"""Accounts: registration, verification, login, password reset.
+
+Answers never tell whether an account exists: registering a known address
+mails its owner instead, and an unknown login still pays for a hash check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, url_for
+
+from .. import mail
+from ..content import is_invisible_or_control
+from ..extensions import db
+from ..models import AccountToken, Role, User, new_session_token, utcnow
+from . import ServiceError, transaction
+
+password_hasher = PasswordHasher()
+# Verifying against this costs what a real check costs, so timing cannot tell
+# a known account from an unknown one.
+_DUMMY_HASH = password_hasher.hash(secrets.token_urlsafe(16))
+
+USERNAME_MIN, USERNAME_MAX = 3, 30
+PASSWORD_MIN, PASSWORD_MAX = 10, 200
+USERNAME_PUNCTUATION = set("._-")
+
+VERIFY, RESET = "verify", "reset"
+
+
+# --- usernames ---------------------------------------------------------------
+
+def normalise_username(raw: str) -> str:
+    """The name as shown: NFKC-normalised, surrounding spaces trimmed."""
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def username_key(name: str) -> str:
+    """Case-insensitive identity of a username."""
+    return unicodedata.normalize("NFKC", normalise_username(name).casefold())
+
+
+def username_problem(raw: str) -> str | None:
+    """A message for the member when the name cannot be used, else None."""
+    name = normalise_username(raw)
+    if any(is_invisible_or_control(char) for char in name):
+        return ("Usernames can't contain invisible, control or text-direction characters. "
+                "Please type the name again without them.")
+    if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
+        return f"Choose a username of {USERNAME_MIN} to {USERNAME_MAX} characters."
+    for char in name:
+        category = unicodedata.category(char)
+        if not (category[0] in "LMN" or char in USERNAME_PUNCTUATION):
+            return "Use letters, numbers, dots, dashes or underscores (no spaces)."
+    if name[0] in USERNAME_PUNCTUATION:
+        return "Start your username with a letter or number."
+    return None
+
+
+def find_by_username(name: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username_key == username_key(name)))
+
+
+def normalise_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+# --- tokens ------------------------------------------------------------------
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue_token(user: User, purpose: str, lifetime: timedelta) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(AccountToken(
+        user=user, purpose=purpose, token_hash=_hash_token(token),
+        expires_at=utcnow() + lifetime,
+    ))
+    return token
+
+
+def _redeem_token(token: str, purpose: str, now: datetime | None = None) -> User | None:
+    """Mark the token used and return its user, or None if unknown, used or expired."""
+    now = now or utcnow()
+    record = db.session.scalar(
+        sa.select(AccountToken).where(AccountToken.token_hash == _hash_token(token))
+        .with_for_update()
+    )
+    if record is None or record.purpose != purpose or record.used_at or record.expires_at < now:
+        return None
+    record.used_at = now
+    return record.user
+
+
+# --- registration and verification -------------------------------------------
+
+def register(username: str, email: str, password: str) -> None:
+    """Create an unverified account and mail a confirmation link.
+
+    If the address is already registered, its owner is told by mail instead;
+    the caller answers the same either way.
+    """
+    problem = username_problem(username)
+    if problem:
+        raise ServiceError(problem, field="username")
+    check_password_strength(password)
+    email = normalise_email(email)
+    password_hash = password_hasher.hash(password)  # always paid, known address or not
+    try:
+        _register(username, email, password_hash)
+    except sa.exc.IntegrityError:
+        # Someone took the name between our check and our insert.
+        raise ServiceError("That username is taken. Please choose another.",
+                           field="username") from None
+
+
+def _register(username: str, email: str, password_hash: str) -> None:
+    with transaction():
+        if find_by_username(username) is not None:
+            raise ServiceError("That username is taken. Please choose another.", field="username")
+        existing = find_by_email(email)
+        if existing is not None:
+            _send_already_registered(existing)
+            return
+        user = User(
+            username=normalise_username(username), username_key=username_key(username),
+            email=email, password_hash=password_hash, role=Role.MEMBER,
+        )
+        db.session.add(user)
+        db.session.flush()
+        _send_verification(user)
+
+
+def check_password_strength(password: str) -> None:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise ServiceError(
+            f"Choose a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters. "
+            "A few unrelated words make a strong one.", field="password")
+
+
+def _send_verification(user: User) -> None:
+    token = _issue_token(user, VERIFY, timedelta(hours=current_app.config["VERIFY_TOKEN_HOURS"]))
+    link = mail.absolute_url(url_for("auth.verify_email", token=token))
+    mail.send(mail.build_message(
+        user.email, "Confirm your email address", "verify_email",
+        username=user.username, link=link,
+        hours=current_app.config["VERIFY_TOKEN_HOURS"],
+    ))
+
+
+def _send_already_registered(user: User) -> None:
+    mail.send(mail.build_message(
+        user.email, "Someone tried to register with your address", "already_registered",
+        username=user.username,
+        login_link=mail.absolute_url(url_for("auth.login")),
+        reset_link=mail.absolute_url(url_for("auth.request_reset")),
+    ))
+
+
+def resend_verification(user: User) -> None:
+    if user.is_verified:
+        return
+    with transaction():
+        _send_verification(user)
+
+
+def verify_email(token: str) -> User | None:
+    with transaction():
+        user = _redeem_token(token, VERIFY)
+        if user is not None and user.email_verified_at is None:
+            user.email_verified_at = utcnow()
+        return user
+
+
+# --- login -------------------------------------------------------------------
+
+def authenticate(login: str, password: str) -> User | None:
+    """The user whose username or email and password match, else None."""
+    login = login.strip()
+    user = find_by_email(login) if "@" in login else find_by_username(login)
+    if user is None:
+        try:
+            password_hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    try:
+        password_hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if password_hasher.check_needs_rehash(user.password_hash):
+        with transaction():
+            user.password_hash = password_hasher.hash(password)
+    return user
+
+
+# --- password reset -----------------------------------------------------------
+
+def request_password_reset(email: str) -> None:
+    with transaction():
+        user = find_by_email(email)
+        if user is None:
+            return
+        minutes = current_app.config["RESET_TOKEN_MINUTES"]
+        token = _issue_token(user, RESET, timedelta(minutes=minutes))
+        mail.send(mail.build_message(
+            user.email, "Reset your password", "reset_password",
+            username=user.username, minutes=minutes,
+            link=mail.absolute_url(url_for("auth.reset_password", token=token)),
+        ))
+
+
+def reset_token_is_valid(token: str) -> bool:
+    record = db.session.scalar(
+        sa.select(AccountToken).where(AccountToken.token_hash == _hash_token(token)))
+    return (record is not None and record.purpose == RESET and record.used_at is None
+            and record.expires_at >= utcnow())
+
+
+def reset_password(token: str, new_password: str) -> User | None:
+    """Set the password and sign the member out everywhere; None if the link is dead."""
+    check_password_strength(new_password)
+    new_hash = password_hasher.hash(new_password)
+    with transaction():
+        user = _redeem_token(token, RESET)
+        if user is None:
+            return None
+        user.password_hash = new_hash
+        user.session_token = new_session_token()
+        # Following the mailed link proves the address too.
+        if user.email_verified_at is None:
+            user.email_verified_at = utcnow()
+        return user
+
+
+# --- operators -----------------------------------------------------------------
+
+def create_user(username: str, email: str, password: str, role: str = Role.MEMBER,
+                verified: bool = True) -> User:
+    """For the CLI and the demo: an account made by an operator is trusted as verified."""
+    problem = username_problem(username)
+    if problem:
+        raise ServiceError(problem, field="username")
+    check_password_strength(password)
+    if role not in set(Role):
+        raise ServiceError(f"role must be one of {', '.join(Role)}", field="role")
+    with transaction():
+        if find_by_username(username) is not None:
+            raise ServiceError("That username is taken.", field="username")
+        if find_by_email(email) is not None:
+            raise ServiceError("That email address already has an account.", field="email")
+        user = User(
+            username=normalise_username(username), username_key=username_key(username),
+            email=normalise_email(email), password_hash=password_hasher.hash(password),
+            role=role, email_verified_at=utcnow() if verified else None,
+        )
+        db.session.add(user)
+    return user

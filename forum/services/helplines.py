@@ -1,0 +1,31 @@
+"""The crisis helplines listed on "Get help now"."""
+
+from __future__ import annotations
+
+from ..content import clean_single_line
+from ..extensions import db
+from ..helplines import DEFAULT_HELPLINES
+from ..models import Helpline
+from . import transaction
+
+FIELDS = ("name", "region", "contact", "url", "description")
+
+
+def save(helpline: Helpline | None, data: dict) -> Helpline:
+    with transaction():
+        if helpline is None:
+            helpline = Helpline()
+            db.session.add(helpline)
+        for field in FIELDS:
+            setattr(helpline, field, clean_single_line(data.get(field) or ""))
+        helpline.position = data.get("position") or 0
+    return helpline
+
+
+def delete(helpline: Helpline) -> None:
+    with transaction():
+        db.session.delete(helpline)
+
+
+def default_rows() -> list[dict]:
+    return [dict(row, position=index) for index, row in enumerate(DEFAULT_HELPLINES)]
