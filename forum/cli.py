@@ -7,12 +7,13 @@ import sys
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask.cli import AppGroup
 
 from .extensions import db
 from .models import Board, Role, User
 from .services import ServiceError, accounts, posting
 
-forum_cli = click.Group("forum", help="Manage Kindred: users, boards, demo content.")
+forum_cli = AppGroup("forum", help="Manage Kindred: users, boards, demo content.")
 
 
 def _fail(message: str) -> None:

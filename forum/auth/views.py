@@ -38,7 +38,7 @@ def _field_error(form, error: ServiceError) -> None:
     if field is not None:
         field.errors = [*field.errors, error.message]
     else:
-        flash(error.message, "error")
+        form.form_errors.append(error.message)
 
 
 @bp.route("/register", methods=["GET", "POST"])

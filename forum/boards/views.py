@@ -56,7 +56,7 @@ def _apply_service_error(form, error: ServiceError) -> None:
     if field is not None:
         field.errors = [*field.errors, error.message]
     else:
-        flash(error.message, "error")
+        form.form_errors.append(error.message)
 
 
 def _preview(form) -> str | None:

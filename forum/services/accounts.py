@@ -83,9 +83,10 @@ def _hash_token(token: str) -> str:
 
 def _issue_token(user: User, purpose: str, lifetime: timedelta) -> str:
     token = secrets.token_urlsafe(32)
+    now = utcnow()
     db.session.add(AccountToken(
         user=user, purpose=purpose, token_hash=_hash_token(token),
-        expires_at=utcnow() + lifetime,
+        created_at=now, expires_at=now + lifetime,
     ))
     return token
 

@@ -1,0 +1,123 @@
+"""What an operator relies on: migrations, the CLI, settings."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from forum import create_app
+from forum.config import load_or_create_secret_key
+from forum.extensions import db
+from forum.models import Board, Helpline, Post, Role, Topic, User
+
+
+def test_migrations_and_models_agree(app):
+    """The suite's database was built by the migrations: autogenerate must find nothing."""
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
+def test_the_migrations_seed_the_helplines(client):
+    page = client.get("/help").text
+    assert "Samaritans" in page and "116 123" in page
+    assert "988" in page
+    assert "not a crisis or clinical service" in page
+    assert "Your local service" in page  # the placeholder operators replace
+
+
+def test_create_user_with_password_from_stdin(runner, app):
+    result = runner.invoke(args=["forum", "create-user", "Ada", "ada@example.org", "--role",
+                                 "admin", "--password-stdin"],
+                           input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    assert "Created admin 'Ada'" in result.output
+    with app.app_context():
+        user = db.session.scalar(sa.select(User))
+        assert user.role == Role.ADMIN and user.is_verified
+    login = app.test_client().post("/login", data={"login": "ada",
+                                                   "password": "a long enough password"})
+    assert login.status_code == 302
+
+
+def test_create_user_asks_for_the_password_twice(runner, app):
+    result = runner.invoke(args=["forum", "create-user", "Bob", "bo@example.org"],
+                           input="a long enough password\na long enough password\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.role)) == Role.MEMBER
+
+
+def test_create_user_explains_refusals(runner, make):
+    make.user("taken")
+    result = runner.invoke(args=["forum", "create-user", "TAKEN", "x@example.org",
+                                 "--password-stdin"], input="a long enough password\n")
+    assert result.exit_code == 1
+    assert "That username is taken" in result.output
+    short = runner.invoke(args=["forum", "create-user", "fresh", "y@example.org",
+                                "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "password of 10" in short.output
+
+
+def test_create_board(runner, client):
+    result = runner.invoke(args=["forum", "create-board", "grief", "Grief",
+                                 "Living with loss."])
+    assert result.exit_code == 0, result.output
+    page = client.get("/").text
+    assert "Grief" in page and "Living with loss." in page
+    again = runner.invoke(args=["forum", "create-board", "grief", "Grief", "again"])
+    assert again.exit_code == 1 and "exists already" in again.output
+
+
+def test_demo_fills_an_empty_database_once_and_prints_logins(runner, app):
+    result = runner.invoke(args=["forum", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "admin" in result.output and "kindred-demo-password" in result.output
+    with app.app_context():
+        names = set(db.session.scalars(sa.select(Board.name)))
+        assert {"Anxiety", "Grief", "Caregivers", "Living far from home"} <= names
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) >= 8
+        # Counters agree with the rows.
+        for board in db.session.scalars(sa.select(Board)):
+            topics = db.session.scalar(sa.select(sa.func.count()).select_from(Topic)
+                                       .where(Topic.board_id == board.id))
+            assert board.topic_count == topics
+    second = runner.invoke(args=["forum", "demo"])
+    assert second.exit_code == 0 and "not added" in second.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Helpline)) >= 5
+
+
+def test_secret_key_is_generated_once_and_kept_private(tmp_path):
+    first = load_or_create_secret_key(tmp_path)
+    assert len(first) >= 32
+    assert load_or_create_secret_key(tmp_path) == first
+    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'kindred.db'}"
+    assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text()
+    assert app.config["MAIL_BACKEND"] == "console"
+    with app.app_context():
+        db.create_all()
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        db.engine.dispose()
+
+
+def test_postgres_urls_are_given_the_installed_driver(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/kindred")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/kindred"

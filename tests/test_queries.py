@@ -1,0 +1,66 @@
+"""Pages cost a fixed, small number of SQL queries however much they show."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from forum.extensions import db
+
+
+@contextmanager
+def count_queries(app):
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def queries_for(app, client, path: str) -> list[str]:
+    with count_queries(app) as statements:
+        assert client.get(path).status_code == 200
+    return statements
+
+
+def test_board_page_costs_the_same_for_3_or_30_topics(app, client, make, auth):
+    small, large = make.board("small"), make.board("large")
+    authors = [make.user(f"author{n}") for n in range(10)]
+    for n in range(3):
+        make.topic(authors[n], small, title=f"s{n}")
+    for n in range(30):
+        make.topic(authors[n % 10], large, title=f"l{n}")
+    auth.login(make.user("reader"))
+    small_cost = queries_for(app, client, "/b/small")
+    large_cost = queries_for(app, client, "/b/large")
+    assert len(small_cost) == len(large_cost) <= 3, large_cost
+
+
+def test_topic_page_costs_the_same_for_2_or_20_posts(app, client, make, auth):
+    board = make.board()
+    authors = [make.user(f"author{n}") for n in range(10)]
+    short = make.topic(authors[0], board)
+    make.reply(authors[1], short)
+    long = make.topic(authors[0], board)
+    for n in range(19):
+        make.reply(authors[n % 10], long, f"reply {n}")
+    auth.login(make.user("reader"))
+    short_cost = queries_for(app, client, f"/t/{short.id}")
+    long_cost = queries_for(app, client, f"/t/{long.id}")
+    assert len(short_cost) == len(long_cost) <= 6, long_cost
+
+
+def test_board_list_costs_the_same_for_any_number_of_boards(app, client, make):
+    make.board("one")
+    few = len(queries_for(app, client, "/"))
+    for n in range(10):
+        make.board(f"board-{n}")
+    assert len(queries_for(app, client, "/")) == few <= 2

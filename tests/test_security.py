@@ -1,0 +1,178 @@
+"""Who may use each route, CSRF, headers, cookies and rate limits."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from forum.extensions import db
+from forum.models import Post, Role
+from tests.conftest import TEST_PASSWORD, page_text
+
+
+def all_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+
+
+def test_every_route_states_who_may_use_it(app):
+    undeclared = [rule.rule for rule in all_rules(app)
+                  if not hasattr(app.view_functions[rule.endpoint], "access_level")]
+    assert undeclared == []
+
+
+def _sample_url(rule, ids: dict) -> str:
+    values = {name: ids.get(name, 1) for name in rule.arguments}
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def test_every_post_route_refuses_a_request_without_a_csrf_token(app, make, auth, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    board = make.board()
+    admin = make.user("admin", role=Role.ADMIN)
+    topic = make.topic(admin, board, body="original")
+    with app.app_context():
+        post_id = db.session.scalar(sa.select(Post.id))
+        helpline_id = 1
+    ids = {"slug": board.slug, "topic_id": topic.id, "post_id": post_id,
+           "helpline_id": helpline_id, "token": "x"}
+    # Log in with a real token taken from the form, as a browser would.
+    login_page = client.get("/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    assert client.post("/login", data={"login": "admin", "password": TEST_PASSWORD,
+                                       "csrf_token": token}).status_code == 302
+    checked = []
+    for rule in all_rules(app):
+        if "POST" not in rule.methods:
+            continue
+        url = _sample_url(rule, ids)
+        response = client.post(url, data={"body": "changed", "title": "changed",
+                                          "submit": "go"})
+        assert response.status_code == 400, f"{url} accepted a POST without a CSRF token"
+        checked.append(rule.rule)
+    assert len(checked) >= 10
+    with app.app_context():
+        assert db.session.get(Post, post_id).body_source == "original"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 1
+
+
+def test_access_levels_are_enforced(client, make, auth):
+    make.board()
+    assert client.get("/admin/helplines").status_code == 302  # to the login page
+    auth.login(make.user("river"))
+    assert client.get("/admin/helplines").status_code == 403
+    assert client.get("/p/1/history").status_code == 403
+    assert client.get("/login").status_code == 302  # logged-in members have no use for it
+    auth.logout()
+    auth.login(make.user("boss", role=Role.ADMIN))
+    assert client.get("/admin/helplines").status_code == 200
+
+
+def test_admin_edits_the_helplines_list(client, make, auth):
+    auth.login(make.user("boss", role=Role.ADMIN))
+    response = client.post("/admin/helplines", data={
+        "name": "Town Crisis Line", "region": "Our town", "contact": "Call 0100 000 000",
+        "url": "https://crisis.example", "description": "Open every night.", "position": 0})
+    assert response.status_code == 302
+    assert "Town Crisis Line" in client.get("/help").text
+    bad = client.post("/admin/helplines", data={"name": "X", "region": "Y", "contact": "Z",
+                                                "url": "javascript:alert(1)"})
+    assert bad.status_code == 400 and "starting https://" in bad.text
+
+
+EXPECTED_CSP = ("default-src 'none'", "script-src 'self'", "object-src 'none'",
+                "base-uri 'none'", "frame-ancestors 'none'")
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/no-such-page", "/static/css/site.css"])
+def test_security_headers_on_pages_errors_and_static_files(client, path):
+    with client.get(path) as response:
+        headers = response.headers
+    csp = headers["Content-Security-Policy"]
+    for directive in EXPECTED_CSP:
+        assert directive in csp
+    assert "unsafe-inline" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "camera=()" in headers["Permissions-Policy"]
+    assert "Strict-Transport-Security" not in headers
+
+
+def test_hsts_when_served_over_https(client):
+    response = client.get("/", base_url="https://kindred.example")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+def test_pages_carry_no_inline_script_or_style(client, make):
+    topic = make.topic(make.user(), make.board())
+    for path in ("/", "/b/general", f"/t/{topic.id}", "/register", "/help"):
+        page = client.get(path).text
+        assert "<script" not in page
+        assert " style=" not in page and "<style" not in page
+        assert re.search(r"\son\w+=", page) is None
+
+
+def test_session_cookies_are_httponly_lax_and_secure_over_https(app, make):
+    make.user("river")
+    app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    client = app.test_client()
+    response = client.post("/login", data={"login": "river", "password": TEST_PASSWORD,
+                                           "remember": "y"},
+                           base_url="https://kindred.example")
+    cookies = response.headers.getlist("Set-Cookie")
+    assert len(cookies) == 2  # session and remember-me
+    for cookie in cookies:
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_cookie_secure_flag_follows_base_url(tmp_path, monkeypatch):
+    from forum import create_app
+
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("BASE_URL", "https://forum.example.org")
+    assert create_app().config["SESSION_COOKIE_SECURE"] is True
+    monkeypatch.setenv("BASE_URL", "http://127.0.0.1:5000")
+    assert create_app().config["SESSION_COOKIE_SECURE"] is False
+
+
+class TestRateLimits:
+    @pytest.fixture
+    def app_config(self, migrated_database):
+        from tests.conftest import _config
+
+        return {**_config(migrated_database, None), "RATELIMIT_ENABLED": True,
+                "RATELIMIT_STORAGE_URI": "memory://"}
+
+    def test_login_attempts_are_limited_with_a_page_that_says_when_to_retry(self, client):
+        statuses = [client.post("/login", data={"login": "nobody", "password": "wrong wrong"})
+                    .status_code for _ in range(11)]
+        assert statuses[:10] == [400] * 10
+        assert statuses[10] == 429
+        response = client.post("/login", data={"login": "nobody", "password": "wrong wrong"})
+        assert response.status_code == 429
+        retry_after = int(response.headers["Retry-After"])
+        assert 0 < retry_after <= 3600
+        assert "Please try again in" in page_text(response)
+        # Looking at the form is not an attempt.
+        assert client.get("/login").status_code == 200
+
+    def test_posting_is_limited_but_previews_are_not(self, client, make, auth):
+        board = make.board()
+        auth.login(make.user("river"))
+        for _ in range(10):
+            preview = client.post(f"/b/{board.slug}/new",
+                                  data={"title": "t", "body": "b", "preview": "Preview"})
+            assert preview.status_code == 200
+        statuses = [client.post(f"/b/{board.slug}/new",
+                                data={"title": f"t{n}", "body": "b"}).status_code
+                    for n in range(7)]
+        assert statuses == [302] * 6 + [429]
+
+    def test_registration_and_reset_are_limited(self, client):
+        for n in range(5):
+            client.post("/reset", data={"email": f"n{n}@example.org"})
+        assert client.post("/reset", data={"email": "x@example.org"}).status_code == 429
+        for n in range(5):
+            client.post("/register", data={"username": f"user{n}"})
+        assert client.post("/register", data={"username": "userx"}).status_code == 429
