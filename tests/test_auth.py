@@ -112,6 +112,10 @@ def test_unverified_member_can_read_but_not_post(client, make, auth):
     refused = client.get(f"/b/{board.slug}/new")
     assert refused.status_code == 302
     assert refused.headers["Location"].endswith("/account")
+    topic = make.topic(make.user("author"), board)
+    topic_page = client.get(f"/t/{topic.id}").text
+    assert 'name="body"' not in topic_page  # no form to type into that could not be sent
+    assert "Please confirm your email address to reply" in topic_page
     posted = client.post(f"/b/{board.slug}/new", data={"title": "Hi", "body": "Hello"})
     assert posted.status_code == 302
     assert "confirm your email" in client.get("/account").text

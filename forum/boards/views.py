@@ -115,7 +115,9 @@ def topic(topic_id: int):
     page_count = max(1, -(-total // per_page))
     page = min(_page_number(), page_count)
     posts = queries.posts_page(topic, page, per_page)
-    reply_form = ReplyForm(formdata=None) if current_user.is_authenticated else None
+    # Only members who may post get the form, so nobody types a reply that cannot be sent.
+    can_reply = current_user.is_authenticated and current_user.is_verified and not topic.is_locked
+    reply_form = ReplyForm(formdata=None) if can_reply else None
     return render_template("boards/topic.html", topic=topic, posts=posts, page=page,
                            page_count=page_count, first_post_id=queries.first_post_id(topic.id),
                            reply_form=reply_form)
