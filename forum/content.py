@@ -46,18 +46,20 @@ def is_invisible_or_control(char: str) -> bool:
     return unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.IGNORECASE)
-
-
 def _is_safe_href(value: str) -> bool:
     # nh3 treats "javascript\u200b:alert(1)" as a harmless relative link; a mail
     # client that strips the invisible character (or decodes %E2%80%8B first)
-    # would not. Judge the link as the most lenient reader would see it.
+    # would not. Judge the scheme as the most lenient reader would see it.
+    if any(is_invisible_or_control(char) for char in value):
+        return False
     for candidate in (value, unquote(value)):
-        if any(is_invisible_or_control(char) or char.isspace() for char in candidate):
-            return False
-        scheme = _SCHEME.match(candidate)
-        if scheme and scheme.group(1).lower() not in ALLOWED_URL_SCHEMES:
+        head = re.split(r"[/?#]", candidate, maxsplit=1)[0]
+        if ":" not in head:
+            continue  # a relative link: no scheme to run
+        scheme = head.split(":", 1)[0]
+        visible = "".join(char for char in scheme
+                          if not (is_invisible_or_control(char) or char.isspace()))
+        if visible != scheme or visible.lower() not in ALLOWED_URL_SCHEMES:
             return False
     return True
 
