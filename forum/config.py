@@ -104,6 +104,8 @@ FIXED = {
     "SQLALCHEMY_RECORD_QUERIES": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+    # Safe because templates link static files by fingerprinted URL (asset_url).
+    "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_STRATEGY": "moving-window",
     "VERIFY_TOKEN_HOURS": 48,

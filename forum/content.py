@@ -24,8 +24,9 @@ LINK_REL = "nofollow ugc noopener"
 # Pages have one h1 (the topic title) and h2 per post: a post's "# Heading" becomes h3.
 HEADING_SHIFT = 2
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-_md.enable("strikethrough")
+# linkify: members paste bare addresses ("www.samaritans.org") and expect them to work.
+_md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
+_md.enable(["strikethrough", "linkify"])
 # Images would make readers' browsers fetch from other hosts; show them as links.
 _md.disable("image")
 

@@ -51,6 +51,21 @@ def send(message: EmailMessage) -> None:
         raise RuntimeError(f"unknown MAIL_BACKEND {backend!r}: use console, smtp or memory")
 
 
+def deliver(message: EmailMessage) -> bool:
+    """Send a message about something already committed; report failure, don't raise.
+
+    The change the message reports (a new account, a reset token) stands either
+    way, and the member can ask for the mail again; a traceback would help nobody.
+    """
+    try:
+        send(message)
+    except (smtplib.SMTPException, OSError):
+        current_app.logger.exception("could not send mail %s (%s)", message["Message-ID"],
+                                     message["Subject"])
+        return False
+    return True
+
+
 def _send_smtp(messages: list[EmailMessage]) -> None:
     config = current_app.config
     host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
-from flask import Flask
+from flask import Flask, url_for
 from markupsafe import Markup, escape
 
 
@@ -16,8 +19,20 @@ def timestamp(value: datetime | None) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), escape(readable))
 
 
+@cache
+def _fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(timestamp)
+    # Static URLs carry a fingerprint of the file (SEND_FILE_MAX_AGE_DEFAULT lets
+    # browsers keep them for a year): a changed file gets a new URL.
+    static_folder = Path(app.static_folder)
+
+    @app.template_global()
+    def asset_url(filename: str) -> str:
+        return url_for("static", filename=filename, v=_fingerprint(static_folder / filename))
 
     @app.context_processor
     def site():

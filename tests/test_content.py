@@ -390,6 +390,20 @@ def test_links_keep_safe_addresses_and_get_rel_nofollow_ugc_noopener(href):
     assert "this page" in text(output)
 
 
+@pytest.mark.parametrize(("typed", "href"), [
+    ("Call them: www.samaritans.org", "http://www.samaritans.org"),
+    ("see https://example.org/a?b=1 today", "https://example.org/a?b=1"),
+])
+def test_bare_addresses_become_links(typed, href):
+    [link] = links(render(typed))
+    assert link["href"] == href
+    assert set(link["rel"].split()) == EXPECTED_REL
+
+
+def test_bare_javascript_text_is_not_linked():
+    assert links(render("try javascript:alert(1) now")) == []
+
+
 def test_autolinks_are_links_too():
     [link] = links(render("<https://example.org/help>"))
     assert link["href"] == "https://example.org/help"
@@ -456,7 +470,8 @@ def test_only_http_https_and_mailto_links_survive_the_sanitiser(href):
 ])
 def test_raw_html_is_shown_as_text_not_markup(typed):
     output = render(f"I typed {typed} on purpose")
-    assert tags(output) == ["p"]
+    # Only a paragraph, plus a link where the typed text holds a bare address (linkify).
+    assert set(tags(output)) <= {"p", "a"} and tags(output)[0] == "p"
     assert text(output).strip() == f"I typed {typed} on purpose"
 
 
@@ -464,8 +479,9 @@ def test_images_are_not_loaded_from_other_hosts_but_stay_reachable_as_links():
     output = render("![a cat](https://images.example.net/cat.png) and "
                     '<img src="https://images.example.net/dog.png">')
     assert "img" not in tags(output)
-    [link] = links(output)
-    assert link["href"] == "https://images.example.net/cat.png"
+    cat, dog = links(output)  # the raw tag stays text; its bare address is only a link
+    assert cat["href"] == "https://images.example.net/cat.png"
+    assert dog["href"] == "https://images.example.net/dog.png"
     assert "a cat" in text(output)
     assert '<img src="https://images.example.net/dog.png">' in text(output)
 

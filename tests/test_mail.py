@@ -58,3 +58,23 @@ def test_user_text_cannot_inject_headers(app):
                                      minutes=60, link="https://kindred.example/reset/x")
     assert message["Bcc"] is None
     assert "\n" not in message["Subject"]
+
+
+def test_a_mail_server_that_is_down_does_not_lose_the_sign_up(app, client, make):
+    """The account is kept; the member is told to ask again once the server is back."""
+    app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(),
+                      SMTP_STARTTLS=False, SMTP_TIMEOUT=2)
+    response = client.post("/register", data={
+        "username": "river", "email": "river@example.org", "password": "long password here",
+        "confirm": "long password here", "accept_guidelines": "y"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/register/check-email")
+    login = client.post("/login", data={"login": "river", "password": "long password here"})
+    assert login.status_code == 302
+    failed = client.post("/verify/resend", follow_redirects=True)
+    assert "We couldn" in failed.text and "send the email just now" in failed.text
+
+    app.config["MAIL_BACKEND"] = "memory"
+    sent = client.post("/verify/resend", follow_redirects=True)
+    assert "sent a new confirmation link" in sent.text
+    assert [m["To"] for m in mail.outbox] == ["river@example.org"]

@@ -176,3 +176,12 @@ class TestRateLimits:
         for n in range(5):
             client.post("/register", data={"username": f"user{n}"})
         assert client.post("/register", data={"username": "userx"}).status_code == 429
+
+
+def test_stylesheet_url_is_fingerprinted_so_browsers_can_keep_it(client):
+    page = client.get("/").text
+    href = re.search(r'<link rel="stylesheet" href="([^"]+)"', page).group(1)
+    assert re.fullmatch(r"/static/css/site\.css\?v=[0-9a-f]{12}", href)
+    with client.get(href) as response:
+        assert response.status_code == 200
+        assert response.cache_control.max_age >= 30 * 24 * 3600

@@ -78,8 +78,12 @@ def verify_email(token: str):
 @limiter.limit(ACCOUNT_MAIL_LIMIT)
 def resend_verification():
     if SimpleActionForm().validate_on_submit():
-        accounts.resend_verification(current_user)
-        flash("We've sent a new confirmation link. It may take a minute to arrive.", "success")
+        if accounts.resend_verification(current_user):
+            flash("We've sent a new confirmation link. It may take a minute to arrive.",
+                  "success")
+        else:
+            flash("We couldn't send the email just now. Please try again in a few minutes.",
+                  "error")
     return redirect(url_for("auth.account"))
 
 

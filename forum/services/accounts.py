@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -132,15 +133,17 @@ def _register(username: str, email: str, password_hash: str) -> None:
             raise ServiceError("That username is taken. Please choose another.", field="username")
         existing = find_by_email(email)
         if existing is not None:
-            _send_already_registered(existing)
-            return
-        user = User(
-            username=normalise_username(username), username_key=username_key(username),
-            email=email, password_hash=password_hash, role=Role.MEMBER,
-        )
-        db.session.add(user)
-        db.session.flush()
-        _send_verification(user)
+            message = _already_registered_message(existing)
+        else:
+            user = User(
+                username=normalise_username(username), username_key=username_key(username),
+                email=email, password_hash=password_hash, role=Role.MEMBER,
+            )
+            db.session.add(user)
+            db.session.flush()
+            message = _verification_message(user)
+    # After the commit: a slow mail server must not hold the database transaction open.
+    mail.deliver(message)
 
 
 def check_password_strength(password: str) -> None:
@@ -150,30 +153,32 @@ def check_password_strength(password: str) -> None:
             "A few unrelated words make a strong one.", field="password")
 
 
-def _send_verification(user: User) -> None:
+def _verification_message(user: User) -> EmailMessage:
     token = _issue_token(user, VERIFY, timedelta(hours=current_app.config["VERIFY_TOKEN_HOURS"]))
     link = mail.absolute_url(url_for("auth.verify_email", token=token))
-    mail.send(mail.build_message(
+    return mail.build_message(
         user.email, "Confirm your email address", "verify_email",
         username=user.username, link=link,
         hours=current_app.config["VERIFY_TOKEN_HOURS"],
-    ))
+    )
 
 
-def _send_already_registered(user: User) -> None:
-    mail.send(mail.build_message(
+def _already_registered_message(user: User) -> EmailMessage:
+    return mail.build_message(
         user.email, "Someone tried to register with your address", "already_registered",
         username=user.username,
         login_link=mail.absolute_url(url_for("auth.login")),
         reset_link=mail.absolute_url(url_for("auth.request_reset")),
-    ))
+    )
 
 
-def resend_verification(user: User) -> None:
+def resend_verification(user: User) -> bool:
+    """Mail a fresh confirmation link; False if the mail server could not take it."""
     if user.is_verified:
-        return
+        return True
     with transaction():
-        _send_verification(user)
+        message = _verification_message(user)
+    return mail.deliver(message)
 
 
 def verify_email(token: str) -> User | None:
@@ -215,11 +220,12 @@ def request_password_reset(email: str) -> None:
             return
         minutes = current_app.config["RESET_TOKEN_MINUTES"]
         token = _issue_token(user, RESET, timedelta(minutes=minutes))
-        mail.send(mail.build_message(
+        message = mail.build_message(
             user.email, "Reset your password", "reset_password",
             username=user.username, minutes=minutes,
             link=mail.absolute_url(url_for("auth.reset_password", token=token)),
-        ))
+        )
+    mail.deliver(message)
 
 
 def reset_token_is_valid(token: str) -> bool:
