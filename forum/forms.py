@@ -16,3 +16,12 @@ def readable_text(form, field) -> None:
     if REPLACEMENT_CHARACTER in value:
         raise ValidationError("Part of this text could not be read (it was not valid UTF-8). "
                               "Please check it, retype any odd characters and try again.")
+
+
+def show_service_error(form, error) -> None:
+    """Put a service's refusal beside the field it names, or at the top of the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)

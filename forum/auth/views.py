@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ..access import ANONYMOUS, MEMBER, PUBLIC, access
 from ..extensions import limiter
+from ..forms import show_service_error
 from ..services import ServiceError, accounts
 from .forms import LoginForm, RegisterForm, RequestResetForm, ResetPasswordForm, SimpleActionForm
 
@@ -33,14 +34,6 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _field_error(form, error: ServiceError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 @bp.route("/register", methods=["GET", "POST"])
 @access(ANONYMOUS)
 @limiter.limit(ACCOUNT_MAIL_LIMIT, exempt_when=_post_only)
@@ -50,7 +43,7 @@ def register():
         try:
             accounts.register(form.username.data, form.email.data, form.password.data)
         except ServiceError as error:
-            _field_error(form, error)
+            show_service_error(form, error)
         else:
             return redirect(url_for("auth.check_email"))
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
@@ -136,7 +129,7 @@ def reset_password(token: str):
         try:
             user = accounts.reset_password(token, form.password.data)
         except ServiceError as error:
-            _field_error(form, error)
+            show_service_error(form, error)
         else:
             if user is None:
                 return render_template("auth/link_expired.html", purpose="reset"), 400

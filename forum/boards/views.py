@@ -9,6 +9,7 @@ from .. import queries
 from ..access import MODERATOR, PUBLIC, VERIFIED, access
 from ..content import quote_markdown
 from ..extensions import db, limiter
+from ..forms import show_service_error
 from ..models import Board, Post, PostRevision, PostStatus, Topic
 from ..services import PermissionDenied, ServiceError, posting
 from .forms import DeleteForm, EditForm, ReplyForm, TopicForm
@@ -50,20 +51,12 @@ def _page_number() -> int:
     return int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
 
 
-def _apply_service_error(form, error: ServiceError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 def _preview(form) -> str | None:
     """Sanitised HTML of what the member typed, or None (errors are put on the form)."""
     try:
         return posting.prepare(form.body.data, form.content_warning.data).html
     except ServiceError as error:
-        _apply_service_error(form, error)
+        show_service_error(form, error)
         return None
 
 
@@ -98,7 +91,7 @@ def new_topic(slug: str):
                 topic = posting.create_topic(current_user, board, form.title.data,
                                              form.body.data, form.content_warning.data)
             except ServiceError as error:
-                _apply_service_error(form, error)
+                show_service_error(form, error)
             else:
                 return redirect(url_for("boards.topic", topic_id=topic.id))
     status = 400 if form.errors else 200
@@ -159,7 +152,7 @@ def reply(topic_id: int):
                 post = posting.create_reply(current_user, topic, form.body.data,
                                             form.content_warning.data, quote_of=quote_of)
             except ServiceError as error:
-                _apply_service_error(form, error)
+                show_service_error(form, error)
             else:
                 return redirect(url_for("boards.permalink", post_id=post.id))
     status = 400 if form.errors else 200
@@ -196,7 +189,7 @@ def edit(post_id: int):
             except PermissionDenied:
                 abort(403)
             except ServiceError as error:
-                _apply_service_error(form, error)
+                show_service_error(form, error)
             else:
                 flash("Your changes are saved.", "success")
                 return redirect(url_for("boards.permalink", post_id=post.id))
