@@ -76,9 +76,11 @@ def test_admin_edits_the_helplines_list(client, make, auth):
         "url": "https://crisis.example", "description": "Open every night.", "position": 0})
     assert response.status_code == 302
     assert "Town Crisis Line" in client.get("/help").text
-    bad = client.post("/admin/helplines", data={"name": "X", "region": "Y", "contact": "Z",
-                                                "url": "javascript:alert(1)"})
-    assert bad.status_code == 400 and "starting https://" in bad.text
+    for hostile in ("javascript:alert(1)", "javascript://example.org/%0aalert(1)"):
+        bad = client.post("/admin/helplines", data={"name": "X", "region": "Y", "contact": "Z",
+                                                    "url": hostile})
+        assert bad.status_code == 400 and "starting https://" in bad.text
+    assert "javascript" not in client.get("/help").text
 
 
 EXPECTED_CSP = ("default-src 'none'", "script-src 'self'", "object-src 'none'",

@@ -1,6 +1,8 @@
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, SubmitField, TextAreaField, URLField
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 
 from ..forms import readable_text
 
@@ -15,9 +17,11 @@ class HelplineForm(FlaskForm):
                                                          "address.",
                           validators=[DataRequired("Say how to reach the service."),
                                       Length(max=200), readable_text])
-    url = URLField("Website", validators=[Optional(), Length(max=300),
-                                          URL(message="Enter a full address, "
-                                                      "starting https://")])
+    url = URLField("Website", validators=[
+        Optional(), Length(max=300),
+        # URL() alone lets "javascript://…" through; this page is for people in crisis.
+        Regexp(r"^https?://", re.IGNORECASE, message="Enter a full address, starting https://"),
+        URL(message="Enter a full address, starting https://")])
     description = TextAreaField("Description", validators=[Optional(), Length(max=500),
                                                            readable_text])
     position = IntegerField("Order on the page", default=0,
