@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from forum.extensions import db
@@ -138,13 +140,22 @@ def test_cookie_secure_flag_follows_base_url(tmp_path, monkeypatch):
     assert create_app().config["SESSION_COOKIE_SECURE"] is False
 
 
+# Rate limits are checked with the default in-process storage and, where CI provides a
+# Redis server (TEST_REDIS_URL), with the shared storage several app servers would use.
+RATE_LIMIT_STORAGES = ["memory://"] + (
+    [os.environ["TEST_REDIS_URL"]] if os.environ.get("TEST_REDIS_URL") else [])
+
+
 class TestRateLimits:
-    @pytest.fixture
-    def app_config(self, migrated_database):
+    @pytest.fixture(params=RATE_LIMIT_STORAGES)
+    def app_config(self, request, migrated_database):
         from tests.conftest import _config
 
+        if request.param.startswith("redis://"):
+            # Fresh counters for each test: Redis outlives the app (use a spare database).
+            redis.Redis.from_url(request.param).flushdb()
         return {**_config(migrated_database, None), "RATELIMIT_ENABLED": True,
-                "RATELIMIT_STORAGE_URI": "memory://"}
+                "RATELIMIT_STORAGE_URI": request.param}
 
     def test_login_attempts_are_limited_with_a_page_that_says_when_to_retry(self, client):
         statuses = [client.post("/login", data={"login": "nobody", "password": "wrong wrong"})
