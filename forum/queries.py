@@ -95,28 +95,45 @@ def topics_page(board: Board, per_page: int, after: str | None = None,
 
 
 # --- topic page ----------------------------------------------------------------
+# The topic page is the most visited page, so its statements are built once, here,
+# with bind parameters: building select() objects on every request cost as much as
+# running them (bench/README.md).
 
-def thread_filter(topic_id: int):
+def thread_filter(topic_id):
     return sa.and_(Post.topic_id == topic_id, Post.status.in_(THREAD_STATUSES))
 
 
+_TOPIC_WITH_BOARD = (sa.select(Topic).options(joinedload(Topic.board))
+                     .where(Topic.id == sa.bindparam("topic_id")))
+
+_THREAD_LENGTH = sa.select(sa.func.count()).where(thread_filter(sa.bindparam("topic_id")))
+
+# Only what the page shows: no Markdown source, no whole User rows.
+_THREAD_PAGE = (
+    sa.select(Post.id, Post.status, Post.author_id, Post.body_html, Post.content_warning,
+              Post.created_at, Post.edited_at, User.username.label("author_name"))
+    .outerjoin(User, User.id == Post.author_id)
+    .where(thread_filter(sa.bindparam("topic_id")))
+    .order_by(Post.id)
+    .offset(sa.bindparam("offset")).limit(sa.bindparam("limit"))
+)
+
+
+def topic_with_board(topic_id: int) -> Topic | None:
+    return db.session.scalars(_TOPIC_WITH_BOARD, {"topic_id": topic_id}).first()
+
+
 def thread_length(topic_id: int) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).where(thread_filter(topic_id))) or 0
+    return db.session.scalar(_THREAD_LENGTH, {"topic_id": topic_id}) or 0
 
 
-def posts_page(topic: Topic, page: int, per_page: int) -> list[Post]:
-    return list(db.session.scalars(
-        sa.select(Post).where(thread_filter(topic.id))
-        .options(joinedload(Post.author))
-        .order_by(Post.id).offset((page - 1) * per_page).limit(per_page)
-    ))
+def posts_page(topic: Topic, page: int, per_page: int) -> list[sa.Row]:
+    """Rows with id, status, author_id, author_name, body_html, content_warning, times."""
+    return list(db.session.execute(_THREAD_PAGE, {
+        "topic_id": topic.id, "offset": (page - 1) * per_page, "limit": per_page}))
 
 
 def page_of_post(post: Post, per_page: int) -> int:
     earlier = db.session.scalar(
         sa.select(sa.func.count()).where(thread_filter(post.topic_id), Post.id < post.id)) or 0
     return earlier // per_page + 1
-
-
-def first_post_id(topic_id: int) -> int | None:
-    return db.session.scalar(sa.select(sa.func.min(Post.id)).where(Post.topic_id == topic_id))

@@ -32,9 +32,9 @@ def _readable_board_or_404(slug: str) -> Board:
 
 
 def _readable_topic_or_404(topic_id: int) -> Topic:
-    topic = db.get_or_404(Topic, topic_id)
-    if not queries.can_read_board(current_user, topic.board):
-        abort(404)
+    topic = queries.topic_with_board(topic_id)
+    if topic is None or not queries.can_read_board(current_user, topic.board):
+        abort(404)  # private boards do not reveal that they exist
     return topic
 
 
@@ -112,8 +112,7 @@ def topic(topic_id: int):
     can_reply = current_user.is_authenticated and current_user.is_verified and not topic.is_locked
     reply_form = ReplyForm(formdata=None) if can_reply else None
     return render_template("boards/topic.html", topic=topic, posts=posts, page=page,
-                           page_count=page_count, first_post_id=queries.first_post_id(topic.id),
-                           reply_form=reply_form)
+                           page_count=page_count, reply_form=reply_form)
 
 
 @bp.route("/p/<int:post_id>")
