@@ -92,9 +92,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(boards_bp)
     app.register_blueprint(admin_bp)
 
-    from . import cli, templating
+    from . import cli, page_cache, templating
 
     cli.init_app(app)
+    page_cache.init_app(app)
     templating.init_app(app)
     _init_errors(app)
     _init_security_headers(app)

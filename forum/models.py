@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .extensions import db
 
@@ -146,6 +146,9 @@ class Topic(db.Model):
     post_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_post_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Goes up whenever the topic or any of its posts changes (see _bump_topic_revisions);
+    # cached copies of the topic's pages are keyed by it.
+    revision: Mapped[int] = mapped_column(default=0)
 
     board: Mapped[Board] = relationship()
     author: Mapped[User | None] = relationship()
@@ -207,3 +210,32 @@ class Helpline(db.Model):
     contact: Mapped[str] = mapped_column(sa.String(200))
     url: Mapped[str] = mapped_column(sa.String(300), default="")
     description: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _bump_topic_revisions(session: Session, flush_context, instances) -> None:
+    """Any ORM change to a post or a topic moves its topic's revision on.
+
+    This is what keeps cached topic pages honest: a reply, an edit, a deletion,
+    a post hidden by a moderator or a renamed topic can never be served from a
+    stale copy, whichever service made the change. (Bulk sa.update() statements
+    on posts bypass the ORM: a service that uses one must bump the revision too.)
+    """
+    changed: set[int] = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, Post):
+            topic_id = instance.topic_id
+            if topic_id is None and instance.topic is not None:
+                topic_id = instance.topic.id  # None for a topic being created: nothing cached
+            if topic_id is not None:
+                changed.add(topic_id)
+        elif isinstance(instance, Topic) and instance.id is not None \
+                and session.is_modified(instance, include_collections=False):
+            changed.add(instance.id)
+    if not changed:
+        return
+    with session.no_autoflush:
+        for topic_id in changed:
+            topic = session.get(Topic, topic_id)
+            if topic is not None:
+                topic.revision = Topic.revision + 1

@@ -119,6 +119,16 @@ _THREAD_PAGE = (
 )
 
 
+_TOPIC_STAMP = (sa.select(Topic.revision, Board.is_public)
+                .join(Board, Board.id == Topic.board_id)
+                .where(Topic.id == sa.bindparam("topic_id")))
+
+
+def topic_stamp(topic_id: int) -> sa.Row | None:
+    """(revision, is_public) of a topic: enough to serve a cached copy of its page."""
+    return db.session.execute(_TOPIC_STAMP, {"topic_id": topic_id}).first()
+
+
 def topic_with_board(topic_id: int) -> Topic | None:
     return db.session.scalars(_TOPIC_WITH_BOARD, {"topic_id": topic_id}).first()
 

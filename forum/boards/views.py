@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from .. import queries
@@ -11,6 +21,7 @@ from ..content import quote_markdown
 from ..extensions import db, limiter
 from ..forms import show_service_error
 from ..models import Board, Post, PostRevision, PostStatus, Topic
+from ..page_cache import page_cache
 from ..services import PermissionDenied, ServiceError, posting
 from .forms import DeleteForm, EditForm, ReplyForm, TopicForm
 
@@ -102,17 +113,31 @@ def new_topic(slug: str):
 @bp.route("/t/<int:topic_id>")
 @access(PUBLIC)
 def topic(topic_id: int):
-    topic = _readable_topic_or_404(topic_id)
     per_page = current_app.config["POSTS_PER_PAGE"]
+    requested_page = _page_number()
+    cache_key = None
+    # A logged-out visitor with no message waiting sees what every such visitor sees.
+    if not current_user.is_authenticated and "_flashes" not in session:
+        stamp = queries.topic_stamp(topic_id)
+        if stamp is None or not stamp.is_public:
+            abort(404)
+        cache_key = (topic_id, requested_page, per_page, stamp.revision)
+        if (cached := page_cache().get(cache_key)) is not None:
+            return cached
+
+    topic = _readable_topic_or_404(topic_id)
     total = queries.thread_length(topic.id)
     page_count = max(1, -(-total // per_page))
-    page = min(_page_number(), page_count)
+    page = min(requested_page, page_count)
     posts = queries.posts_page(topic, page, per_page)
     # Only members who may post get the form, so nobody types a reply that cannot be sent.
     can_reply = current_user.is_authenticated and current_user.is_verified and not topic.is_locked
     reply_form = ReplyForm(formdata=None) if can_reply else None
-    return render_template("boards/topic.html", topic=topic, posts=posts, page=page,
+    html = render_template("boards/topic.html", topic=topic, posts=posts, page=page,
                            page_count=page_count, reply_form=reply_form)
+    if cache_key is not None:
+        page_cache().put(cache_key, html)
+    return html
 
 
 @bp.route("/p/<int:post_id>")

@@ -85,6 +85,7 @@ def upgrade():
     sa.Column('post_count', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_post_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_topics_author_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['board_id'], ['boards.id'], name=op.f('fk_topics_board_id_boards')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_topics'))

@@ -1,0 +1,79 @@
+"""Logged-out visitors get cached topic pages that are never stale."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from forum.extensions import db
+from forum.models import Post, PostStatus, Topic
+from tests.test_queries import queries_for
+
+
+def test_a_repeat_visit_is_served_from_the_cache_with_one_query(app, client, make):
+    topic = make.topic(make.user("river"), make.board(), body="first words")
+    first = queries_for(app, client, f"/t/{topic.id}")
+    again = queries_for(app, client, f"/t/{topic.id}")
+    assert len(first) == 4 and len(again) == 1
+    assert "first words" in client.get(f"/t/{topic.id}").text
+
+
+def test_visitors_see_replies_edits_and_deletions_at_once(app, client, make, auth):
+    river = make.user("river")
+    topic = make.topic(make.user("author"), make.board(), title="Old title", body="first words")
+    visitor = app.test_client()
+    assert "first words" in visitor.get(f"/t/{topic.id}").text  # now cached
+
+    reply = make.reply(river, topic, "a kind reply")
+    assert "a kind reply" in visitor.get(f"/t/{topic.id}").text
+
+    auth.login(river)
+    client.post(f"/p/{reply.id}/edit", data={"body": "a kinder reply"})
+    assert "a kinder reply" in visitor.get(f"/t/{topic.id}").text
+
+    client.post(f"/p/{reply.id}/delete", data={"submit": "Delete my post"})
+    page = visitor.get(f"/t/{topic.id}").text
+    assert "kinder" not in page and "removed by its author" in page
+
+
+def test_any_orm_change_to_a_post_or_topic_refreshes_the_page(app, client, make):
+    """Whatever service makes the change (a moderator hiding a post, say)."""
+    topic = make.topic(make.user(), make.board(), title="Before", body="visible words")
+    assert "visible words" in client.get(f"/t/{topic.id}").text
+    with app.app_context():
+        post = db.session.scalar(sa.select(Post))
+        post.status = PostStatus.DELETED  # stands in for any status that hides a post
+        db.session.commit()
+    assert "visible words" not in client.get(f"/t/{topic.id}").text
+    with app.app_context():
+        db.session.get(Topic, topic.id).title = "After"
+        db.session.commit()
+    assert "<h1>After</h1>" in client.get(f"/t/{topic.id}").text
+
+
+def test_members_and_visitors_with_a_message_never_get_the_shared_copy(app, client, make,
+                                                                        auth):
+    topic = make.topic(make.user("author"), make.board())
+    visitor_page = client.get(f"/t/{topic.id}").text
+    assert "Log in</a> or" in visitor_page
+    auth.login(make.user("river"))
+    member_page = client.get(f"/t/{topic.id}").text
+    assert "Post reply" in member_page and "Log in</a> or" not in member_page
+    auth.logout()  # leaves "You have logged out." waiting for the next page
+    after_logout = client.get(f"/t/{topic.id}").text
+    assert "You have logged out." in after_logout
+    assert "You have logged out." not in client.get(f"/t/{topic.id}").text
+
+
+def test_cache_keeps_a_bounded_number_of_pages(app, make, client):
+    app.extensions["page_cache"].capacity = 3
+    board, author = make.board(), make.user()
+    topics = [make.topic(author, board, title=f"t{n}") for n in range(5)]
+    for topic in topics:
+        client.get(f"/t/{topic.id}")
+    assert len(app.extensions["page_cache"]) == 3
+
+
+def test_private_boards_pages_are_neither_served_nor_cached_for_visitors(app, client, make):
+    topic = make.topic(make.user(), make.board("private", is_public=False), body="secret")
+    assert client.get(f"/t/{topic.id}").status_code == 404
+    assert len(app.extensions["page_cache"]) == 0
