@@ -6,6 +6,10 @@ from urllib.parse import parse_qsl
 
 from flask import Request
 from werkzeug.formparser import FormDataParser
+from werkzeug.routing import IntegerConverter
+
+#: The largest id a database integer column holds (PostgreSQL's INTEGER).
+MAX_ID = 2**31 - 1
 
 
 class _ReplacingFormDataParser(FormDataParser):
@@ -26,3 +30,22 @@ class _ReplacingFormDataParser(FormDataParser):
 
 class KindredRequest(Request):
     form_data_parser_class = _ReplacingFormDataParser
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` that answers 404, not a database error, for ids no row can have."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def parse_id(value: str | None) -> int | None:
+    """An id typed into a query string or hidden field, or None if it cannot be one.
+
+    str.isdigit alone accepts "²" (which int() refuses) and numbers no column can hold.
+    """
+    if not value or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None

@@ -200,3 +200,18 @@ def test_board_pages_walk_every_topic_once_in_order(client, make, app):
         url = older.group(1).replace("&amp;", "&") if older else None
     assert seen == list(reversed(titles))
     assert client.get("/b/general?after=not-a-cursor").status_code == 200
+
+
+def test_impossible_ids_and_page_numbers_are_not_found_or_ignored(client, make, auth):
+    topic = make.topic(make.user("river"), make.board())
+    huge = "9" * 25
+    for path in (f"/t/{huge}", f"/p/{huge}", f"/p/{huge}/edit", f"/t/{2**31}"):
+        assert client.get(path).status_code in (302, 404), path
+    for page in ("²", huge, "-1", "0", "x"):
+        assert client.get(f"/t/{topic.id}?page={page}").status_code == 200
+    auth.login("river")
+    for quote in ("²", huge, "-3"):
+        response = client.get(f"/t/{topic.id}/reply?quote={quote}")
+        assert response.status_code == 200
+        assert client.post(f"/t/{topic.id}/reply",
+                           data={"body": "hello", "quote_of": quote}).status_code == 302

@@ -20,6 +20,7 @@ from ..access import MODERATOR, PUBLIC, VERIFIED, access
 from ..content import quote_markdown
 from ..extensions import db, limiter
 from ..forms import show_service_error
+from ..http import parse_id
 from ..models import Board, Post, PostRevision, PostStatus, Topic
 from ..page_cache import page_cache
 from ..services import PermissionDenied, ServiceError, posting
@@ -58,8 +59,7 @@ def _visible_post_or_404(post_id: int) -> Post:
 
 
 def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
+    return min(parse_id(request.args.get("page")) or 1, 1_000_000)
 
 
 def _preview(form) -> str | None:
@@ -158,9 +158,8 @@ def reply(topic_id: int):
     form = ReplyForm()
     preview_html = None
     if request.method == "GET":
-        quoted = request.args.get("quote", "")
-        if quoted.isdigit():
-            post = db.session.get(Post, int(quoted))
+        if quoted_id := parse_id(request.args.get("quote")):
+            post = db.session.get(Post, quoted_id)
             if post and post.topic_id == topic.id and post.status == PostStatus.PUBLISHED:
                 author = post.author.username if post.author else "A former member"
                 form.body.data = quote_markdown(author, post.body_source)
@@ -169,9 +168,8 @@ def reply(topic_id: int):
         if form.wants_preview:
             preview_html = _preview(form)
         else:
-            quote_of = None
-            if (form.quote_of.data or "").isdigit():
-                quote_of = db.session.get(Post, int(form.quote_of.data))
+            quoted_id = parse_id(form.quote_of.data)
+            quote_of = db.session.get(Post, quoted_id) if quoted_id else None
             try:
                 post = posting.create_reply(current_user, topic, form.body.data,
                                             form.content_warning.data, quote_of=quote_of)
