@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .extensions import csrf, db, limiter, login_manager, migrate
-from .http import IdConverter, KindredRequest
+from .http import IdConverter, KindredRequest, SlugConverter
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'",
@@ -73,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.request_class = KindredRequest
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["slug"] = SlugConverter
     if app.config["TRUSTED_PROXIES"]:
         count = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 
 from flask import Request
 from werkzeug.formparser import FormDataParser
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 #: The largest id a database integer column holds (PostgreSQL's INTEGER).
 MAX_ID = 2**31 - 1
@@ -49,3 +49,9 @@ def parse_id(value: str | None) -> int | None:
         return None
     number = int(value)
     return number if 0 < number <= MAX_ID else None
+
+
+class SlugConverter(BaseConverter):
+    """Board slugs as forum.services.posting.create_board allows them; anything else is 404."""
+
+    regex = r"[a-z0-9-]{1,64}"

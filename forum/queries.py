@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
+from .http import MAX_ID
 from .models import Board, Post, PostStatus, Topic, User
 
 #: Statuses that belong in a thread for everyone: published posts, and the
@@ -59,9 +60,13 @@ def _decode_cursor(cursor: str) -> tuple[bool, datetime, int] | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         pinned, stamp, topic_id = raw.split("|")
         at = datetime.fromisoformat(stamp)
-        return pinned == "1", at if at.tzinfo else at.replace(tzinfo=UTC), int(topic_id)
+        at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+        number = int(topic_id)
     except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError):
         return None
+    if pinned not in ("0", "1") or not 0 < number <= MAX_ID:
+        return None
+    return pinned == "1", at, number
 
 
 def topics_page(board: Board, per_page: int, after: str | None = None,

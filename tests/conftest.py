@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 
 from forum import create_app, mail
 from forum.extensions import db
-from forum.models import Helpline, Role, User
+from forum.models import Board, Helpline, Role, Topic, User
 from forum.services import accounts, helplines, posting
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -155,13 +155,14 @@ class Factory:
     def topic(self, author: User, board, title: str = "A topic", body: str = "Hello there",
               content_warning: str | None = None):
         with self.app.test_request_context():
-            topic = posting.create_topic(db.session.merge(author), db.session.merge(board),
+            topic = posting.create_topic(db.session.get(User, author.id), db.session.get(Board, board.id),
                                          title, body, content_warning)
             return _detached(topic)
 
     def reply(self, author: User, topic, body: str = "A reply"):
         with self.app.test_request_context():
-            post = posting.create_reply(db.session.merge(author), db.session.merge(topic), body)
+            post = posting.create_reply(db.session.get(User, author.id), db.session.get(Topic, topic.id),
+                                        body)
             return _detached(post)
 
 

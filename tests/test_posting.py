@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from forum.extensions import db
@@ -215,3 +216,61 @@ def test_impossible_ids_and_page_numbers_are_not_found_or_ignored(client, make, 
         assert response.status_code == 200
         assert client.post(f"/t/{topic.id}/reply",
                            data={"body": "hello", "quote_of": quote}).status_code == 302
+
+
+def test_a_second_delete_or_a_late_edit_of_a_removed_post_changes_nothing(client, make, auth,
+                                                                          app):
+    """Two requests in flight load the same post; the first removes it."""
+    from forum.models import Board, User
+    from forum.services import PermissionDenied, posting
+
+    river = make.user("river")
+    topic = make.topic(make.user("other"), make.board())
+    reply = make.reply(river, topic, "my secret text")
+    auth.login(river)
+    with app.test_request_context():
+        stale = db.session.get(Post, reply.id)  # loaded while still published
+        member = db.session.get(User, river.id)
+        assert stale.status == PostStatus.PUBLISHED
+        with app.app_context():  # the first request, with a session of its own
+            assert client.post(f"/p/{reply.id}/delete", data={"submit": "x"}).status_code == 302
+
+        posting.delete_post(member, stale)  # the double-click's second request
+        with pytest.raises(PermissionDenied):
+            posting.edit_post(member, stale, "edited text")
+
+    with app.app_context():
+        post = db.session.get(Post, reply.id)
+        assert post.status == PostStatus.DELETED
+        assert "secret" not in post.body_source and "edited" not in post.body_source
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PostRevision)) == 0
+        assert db.session.get(Topic, topic.id).post_count == 1
+        assert db.session.scalar(sa.select(Board.post_count)) == 1
+
+
+def test_counters_follow_every_reply(make, app):
+    board = make.board()
+    topic = make.topic(make.user(), board)
+    for _ in range(3):
+        make.reply(make.user(), topic)
+    with app.app_context():
+        assert db.session.get(Topic, topic.id).post_count == 4
+        assert db.session.get(type(board), board.id).post_count == 4
+
+
+def test_crafted_board_links_are_page_one_or_not_found(client, make):
+    import base64
+
+    make.topic(make.user(), make.board())
+
+    def cursor(raw: str) -> str:
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    for raw in ("0|2020-01-01T00:00:00|99999999999999999999999",
+                "0|2020-01-01T00:00:00|9999999999", "2|2020-01-01T00:00:00|1",
+                "1|9999-12-31T23:59:59-23:59|1", "1|0001-01-01T00:00:00+14:00|1", "junk"):
+        for direction in ("after", "before"):
+            response = client.get(f"/b/general?{direction}={cursor(raw)}")
+            assert response.status_code == 200, raw
+    for slug in ("%00", "%00/new", "General", "a" * 65, "caf%C3%A9"):
+        assert client.get(f"/b/{slug}").status_code == 404, slug

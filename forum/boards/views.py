@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from wtforms import SubmitField
 
 from .. import queries
 from ..access import MODERATOR, PUBLIC, VERIFIED, access
@@ -32,8 +33,12 @@ POSTING_LIMIT = "6 per minute;60 per hour"
 
 
 def _only_posts() -> bool:
-    """Previews and page views are free; only real submissions count against the limit."""
-    return request.method != "POST" or "preview" in request.form
+    """Previews and page views are free; only real submissions count against the limit.
+
+    A preview is judged as the form judges it (an empty "preview=" posts for real).
+    """
+    return request.method != "POST" or \
+        request.form.get("preview", "") not in SubmitField.false_values
 
 
 def _readable_board_or_404(slug: str) -> Board:
@@ -77,7 +82,7 @@ def index():
     return render_template("boards/index.html", boards=queries.board_list(current_user))
 
 
-@bp.route("/b/<slug>")
+@bp.route("/b/<slug:slug>")
 @access(PUBLIC)
 def board(slug: str):
     board = _readable_board_or_404(slug)
@@ -87,7 +92,7 @@ def board(slug: str):
     return render_template("boards/board.html", board=board, page=page)
 
 
-@bp.route("/b/<slug>/new", methods=["GET", "POST"])
+@bp.route("/b/<slug:slug>/new", methods=["GET", "POST"])
 @access(VERIFIED)
 @limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
 def new_topic(slug: str):

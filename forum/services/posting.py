@@ -119,6 +119,21 @@ def can_edit(user: User | None, post: Post) -> bool:
             and not post.is_deleted and not post.topic.is_locked)
 
 
+def _claim_published(post: Post) -> bool:
+    """Take the post's row for this transaction if it still stands; reload it if so.
+
+    The WHERE is judged under the write lock, so of two requests racing (a
+    double-click, an edit against a delete) the second sees what the first did.
+    """
+    claimed = db.session.execute(
+        sa.update(Post).where(Post.id == post.id, Post.status == PostStatus.PUBLISHED)
+        .values(status=Post.status).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        return False
+    db.session.refresh(post)
+    return True
+
+
 def edit_post(editor: User, post: Post, body: str, content_warning: str | None = None,
               title: str | None = None) -> Post:
     """Replace the text; the earlier version is kept as a PostRevision for moderators."""
@@ -127,6 +142,8 @@ def edit_post(editor: User, post: Post, body: str, content_warning: str | None =
     first = is_first_post(post)
     draft = prepare(body, content_warning, title=title if first else None, needs_title=first)
     with transaction():
+        if not _claim_published(post):
+            raise PermissionDenied("This post was removed, so it can no longer be edited.")
         db.session.add(PostRevision(
             post_id=post.id, title=post.topic.title if first else None,
             body_source=post.body_source, body_html=post.body_html,
@@ -145,19 +162,19 @@ def delete_post(user: User, post: Post) -> Post:
     """The author removes their post: a placeholder stays so the thread still reads.
 
     The text and its earlier versions are erased, not hidden: a member who
-    deletes something should not find it kept.
+    deletes something should not find it kept. Deleting twice (a double-click)
+    changes nothing the second time.
     """
     if not can_edit(user, post):
         raise PermissionDenied("You can only delete your own posts.")
     with transaction():
-        was_published = post.status == PostStatus.PUBLISHED
-        post.status = PostStatus.DELETED
-        post.deleted_at = utcnow()
-        post.body_source = ""
-        post.body_html = ""
-        post.content_warning = None
-        db.session.execute(sa.delete(PostRevision).where(PostRevision.post_id == post.id))
-        if was_published:
+        if _claim_published(post):
+            post.status = PostStatus.DELETED
+            post.deleted_at = utcnow()
+            post.body_source = ""
+            post.body_html = ""
+            post.content_warning = None
+            db.session.execute(sa.delete(PostRevision).where(PostRevision.post_id == post.id))
             db.session.execute(
                 sa.update(Topic).where(Topic.id == post.topic_id)
                 .values(post_count=Topic.post_count - 1))
