@@ -155,14 +155,14 @@ class Factory:
     def topic(self, author: User, board, title: str = "A topic", body: str = "Hello there",
               content_warning: str | None = None):
         with self.app.test_request_context():
-            topic = posting.create_topic(db.session.get(User, author.id), db.session.get(Board, board.id),
-                                         title, body, content_warning)
+            author, board = db.session.get(User, author.id), db.session.get(Board, board.id)
+            topic = posting.create_topic(author, board, title, body, content_warning)
             return _detached(topic)
 
     def reply(self, author: User, topic, body: str = "A reply"):
         with self.app.test_request_context():
-            post = posting.create_reply(db.session.get(User, author.id), db.session.get(Topic, topic.id),
-                                        body)
+            author, topic = db.session.get(User, author.id), db.session.get(Topic, topic.id)
+            post = posting.create_reply(author, topic, body)
             return _detached(post)
 
 
