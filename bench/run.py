@@ -5,7 +5,7 @@
 Seeds (or reuses) a forum of 100,000 posts across 10 boards, starts gunicorn
 with 2 workers on a free 127.0.0.1 port serving bench/floor_app.py (the real
 app plus bench-only "floor" routes) and a second one with the topic page cache
-off (PAGE_CACHE_SIZE=0), checks the pages, then drives each URL
+off (PAGE_CACHE_MB=0), checks the pages, then drives each URL
 with `wrk -t2 -c4 --latency` (2-second slices, the pages taking turns, 3 rounds
 of 10 s per page) and prints requests per second, p50 and p99 latency, the
 workers' CPU time per request, and each page's throughput as a share of its floor.
@@ -354,7 +354,7 @@ def main() -> int:
         server = Server(env, instance / "gunicorn.log", app=args.app)
         running.append(server)
         # The same app with its topic page cache off: what a member or a cache miss costs.
-        uncached = Server(dict(env, PAGE_CACHE_SIZE="0"), instance / "gunicorn-uncached.log",
+        uncached = Server(dict(env, PAGE_CACHE_MB="0"), instance / "gunicorn-uncached.log",
                           app=args.app)
         running.append(uncached)
         served = {name: (uncached if name == "topic-uncached" else server, path)
@@ -438,7 +438,7 @@ def render_report(args, meta: dict, sizes: dict, r: dict[str, Result], elapsed: 
         f"Topic page throughput / floor: {topic_share:.2f} (goal >= {TOPIC_GOAL}): "
         f"{'MET' if topic_share >= TOPIC_GOAL else 'MISSED'}  "
         f"[by server CPU per request: {cpu_share:.2f}]; with the page cache off "
-        f"(PAGE_CACHE_SIZE=0, as members always get it): {uncached_share:.2f}",
+        f"(PAGE_CACHE_MB=0, as members always get it): {uncached_share:.2f}",
         f"Board page {DEEP_PAGE} latency / page 1: p50 {p50_ratio:.2f}, p99 {p99_ratio:.2f} "
         f"(goal p50 <= {DEEP_GOAL}): {'MET' if p50_ratio <= DEEP_GOAL else 'MISSED'}  "
         f"[server CPU per request: {deep.cpu_ms / r['board-1'].cpu_ms:.2f}]",

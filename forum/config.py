@@ -92,8 +92,8 @@ def _settings(instance_path: Path, secret_key: str | None) -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "TOPICS_PER_PAGE": _int("TOPICS_PER_PAGE", 30),
         "POSTS_PER_PAGE": _int("POSTS_PER_PAGE", 20),
-        # Topic pages kept rendered for logged-out visitors, per app process (0: none).
-        "PAGE_CACHE_SIZE": _int("PAGE_CACHE_SIZE", 500),
+        # Memory for topic pages kept rendered for logged-out visitors, per process (0: none).
+        "PAGE_CACHE_MB": _int("PAGE_CACHE_MB", 32),
     }
 
 

@@ -17,10 +17,11 @@ from flask import Flask, current_app
 
 
 class PageCache:
-    """A least-recently-used store of a bounded number of pages."""
+    """A least-recently-used store of pages, bounded by their total size."""
 
-    def __init__(self, capacity: int):
-        self.capacity = capacity
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.size = 0  # characters held: close enough to bytes for a budget
         self._pages: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()  # the development server is threaded
 
@@ -32,20 +33,25 @@ class PageCache:
             return page
 
     def put(self, key: Hashable, page: str) -> None:
-        if self.capacity <= 0:
+        # One page may take at most a tenth of the budget, so a few huge pages
+        # cannot push out all the ordinary ones.
+        if len(page) > self.max_bytes // 10:
             return
         with self._lock:
+            if (old := self._pages.pop(key, None)) is not None:
+                self.size -= len(old)
             self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.capacity:
-                self._pages.popitem(last=False)
+            self.size += len(page)
+            while self.size > self.max_bytes:
+                _, evicted = self._pages.popitem(last=False)
+                self.size -= len(evicted)
 
     def __len__(self) -> int:
         return len(self._pages)
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["page_cache"] = PageCache(app.config["PAGE_CACHE_SIZE"])
+    app.extensions["page_cache"] = PageCache(app.config["PAGE_CACHE_MB"] * 1024 * 1024)
 
 
 def page_cache() -> PageCache:

@@ -64,13 +64,27 @@ def test_members_and_visitors_with_a_message_never_get_the_shared_copy(app, clie
     assert "You have logged out." not in client.get(f"/t/{topic.id}").text
 
 
-def test_cache_keeps_a_bounded_number_of_pages(app, make, client):
-    app.extensions["page_cache"].capacity = 3
+def test_cache_keeps_within_its_memory_budget(app, make, client):
+    cache = app.extensions["page_cache"]
     board, author = make.board(), make.user()
-    topics = [make.topic(author, board, title=f"t{n}") for n in range(5)]
+    topics = [make.topic(author, board, title=f"t{n:02d}") for n in range(12)]
+    page_size = len(client.get(f"/t/{topics[0].id}").text)
+    cache.max_bytes = page_size * 10 + page_size // 2  # room for ten pages
     for topic in topics:
         client.get(f"/t/{topic.id}")
-    assert len(app.extensions["page_cache"]) == 3
+    assert len(cache) == 10 and cache.size <= cache.max_bytes
+    cache.max_bytes = page_size * 5  # one page may not take more than a tenth
+    before = len(cache)
+    make.reply(author, topics[1])  # a new revision: a new copy would be needed
+    client.get(f"/t/{topics[1].id}")
+    assert len(cache) == before
+
+
+def test_page_numbers_past_the_end_are_not_stored(app, make, client):
+    topic = make.topic(make.user(), make.board())
+    for page in range(1, 30):
+        assert client.get(f"/t/{topic.id}?page={page}").status_code == 200
+    assert len(app.extensions["page_cache"]) == 1
 
 
 def test_private_boards_pages_are_neither_served_nor_cached_for_visitors(app, client, make):

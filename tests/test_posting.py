@@ -274,3 +274,13 @@ def test_crafted_board_links_are_page_one_or_not_found(client, make):
             assert response.status_code == 200, raw
     for slug in ("%00", "%00/new", "General", "a" * 65, "caf%C3%A9"):
         assert client.get(f"/b/{slug}").status_code == 404, slug
+
+
+def test_a_post_that_would_render_enormous_is_refused_with_its_text_kept(client, make, auth):
+    topic = make.topic(make.user(), make.board())
+    auth.login(make.user("river"))
+    flood = "a.co " * 4000  # 20,000 characters that would become about 236,000 of links
+    response = client.post(f"/t/{topic.id}/reply", data={"body": flood})
+    assert response.status_code == 400
+    assert "too many links or too much formatting" in response.text
+    assert flood.strip() in response.text

@@ -140,7 +140,8 @@ def topic(topic_id: int):
     reply_form = ReplyForm(formdata=None) if can_reply else None
     html = render_template("boards/topic.html", topic=topic, posts=posts, page=page,
                            page_count=page_count, reply_form=reply_form)
-    if cache_key is not None:
+    # Only real pages: ?page=9999 shows the last page, and must not store a copy per number.
+    if cache_key is not None and page == requested_page:
         page_cache().put(cache_key, html)
     return html
 

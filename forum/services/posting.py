@@ -17,6 +17,7 @@ from . import PermissionDenied, ServiceError, transaction
 
 TITLE_MAX = 150
 BODY_MAX = 20_000
+HTML_MAX = 100_000
 CONTENT_WARNING_MAX = 100
 
 
@@ -46,11 +47,17 @@ def prepare(body: str, content_warning: str | None = None, title: str | None = N
     if len(source) > BODY_MAX:
         raise ServiceError(f"Posts can be up to {BODY_MAX:,} characters; this one has "
                            f"{len(source):,}. Could you split it into two?", field="body")
+    html = render_post(source)
+    if len(html) > HTML_MAX:
+        # Markdown can grow many times over as HTML (thousands of bare links);
+        # every reader's page and mail carries it.
+        raise ServiceError("This post has too many links or too much formatting to show. "
+                           "Could you shorten it or split it into two?", field="body")
     warning = clean_single_line(content_warning or "") or None
     if warning and len(warning) > CONTENT_WARNING_MAX:
         raise ServiceError(f"Keep the content warning to {CONTENT_WARNING_MAX} characters "
                            "or fewer.", field="content_warning")
-    return Draft(body_source=source, html=render_post(source), content_warning=warning,
+    return Draft(body_source=source, html=html, content_warning=warning,
                  title=title)
 
 
