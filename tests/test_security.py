@@ -83,6 +83,11 @@ def test_admin_edits_the_helplines_list(client, make, auth):
                                                     "url": hostile})
         assert bad.status_code == 400 and "starting https://" in bad.text
     assert "javascript" not in client.get("/help").text
+    # NFC normalisation can double a name's length after the form's own check.
+    long_name = "\u0958" * 120
+    grown = client.post("/admin/helplines", data={"name": long_name, "region": "Y",
+                                                  "contact": "Z"})
+    assert grown.status_code == 400 and "120 characters or fewer" in grown.text
 
 
 EXPECTED_CSP = ("default-src 'none'", "script-src 'self'", "object-src 'none'",

@@ -4,7 +4,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from ..access import ADMIN, access
 from ..extensions import db
+from ..forms import show_service_error
 from ..models import Helpline
+from ..services import ServiceError
 from ..services import helplines as helpline_service
 from .forms import DeleteHelplineForm, HelplineForm
 
@@ -16,9 +18,13 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def helplines():
     form = HelplineForm()
     if form.validate_on_submit():
-        helpline_service.save(None, form.data)
-        flash("Helpline added.", "success")
-        return redirect(url_for("admin.helplines"))
+        try:
+            helpline_service.save(None, form.data)
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            flash("Helpline added.", "success")
+            return redirect(url_for("admin.helplines"))
     rows = db.session.scalars(db.select(Helpline).order_by(Helpline.position, Helpline.id)).all()
     return render_template("admin/helplines.html", helplines=rows, form=form,
                            delete_form=DeleteHelplineForm()), 400 if form.errors else 200
@@ -30,9 +36,13 @@ def edit_helpline(helpline_id: int):
     helpline = db.get_or_404(Helpline, helpline_id)
     form = HelplineForm(obj=helpline)
     if form.validate_on_submit():
-        helpline_service.save(helpline, form.data)
-        flash("Helpline saved.", "success")
-        return redirect(url_for("admin.helplines"))
+        try:
+            helpline_service.save(helpline, form.data)
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            flash("Helpline saved.", "success")
+            return redirect(url_for("admin.helplines"))
     return render_template("admin/edit_helpline.html", helpline=helpline,
                            form=form), 400 if form.errors else 200
 

@@ -6,18 +6,24 @@ from ..content import clean_single_line
 from ..extensions import db
 from ..helplines import DEFAULT_HELPLINES
 from ..models import Helpline
-from . import transaction
+from . import ServiceError, transaction
 
 FIELDS = ("name", "region", "contact", "url", "description")
 
 
 def save(helpline: Helpline | None, data: dict) -> Helpline:
+    values = {field: clean_single_line(data.get(field) or "") for field in FIELDS}
+    # Checked after cleaning: Unicode normalisation can lengthen text.
+    for field, value in values.items():
+        limit = Helpline.__table__.c[field].type.length
+        if len(value) > limit:
+            raise ServiceError(f"Keep this to {limit} characters or fewer.", field=field)
     with transaction():
         if helpline is None:
             helpline = Helpline()
             db.session.add(helpline)
-        for field in FIELDS:
-            setattr(helpline, field, clean_single_line(data.get(field) or ""))
+        for field, value in values.items():
+            setattr(helpline, field, value)
         helpline.position = data.get("position") or 0
     return helpline
 
