@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import after_this_request, current_app, g, has_request_context, render_template
 
 from .models import utcnow
 
@@ -64,6 +64,33 @@ def deliver(message: EmailMessage) -> bool:
                                      message["Subject"])
         return False
     return True
+
+
+def deliver_after_response(message: EmailMessage) -> None:
+    """Send once the response has gone out (right away outside a request).
+
+    For account mail: how long the mail server takes must not tell an observer
+    whether an address has an account, and a slow server must not hold the
+    page up.
+    """
+    if not has_request_context():
+        deliver(message)
+        return
+    if "mail_after_response" not in g:
+        g.mail_after_response = []
+        messages, app = g.mail_after_response, current_app._get_current_object()
+
+        @after_this_request
+        def send_when_closed(response):
+            def send_all():
+                with app.app_context():
+                    for queued in messages:
+                        deliver(queued)
+
+            response.call_on_close(send_all)
+            return response
+
+    g.mail_after_response.append(message)
 
 
 def _send_smtp(messages: list[EmailMessage]) -> None:

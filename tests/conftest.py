@@ -14,6 +14,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from flask.testing import FlaskClient
 
 from forum import create_app, mail
 from forum.extensions import db
@@ -93,9 +94,19 @@ def app_config(migrated_database) -> dict:
     return _config(migrated_database, None)
 
 
+class BufferedClient(FlaskClient):
+    """Reads each response to the end, as a browser does, so that work the app
+    schedules for after the response (account mail) has run when a call returns."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
+    app.test_client_class = BufferedClient
     mail.outbox.clear()
     with app.app_context():
         empty_database()

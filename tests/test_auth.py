@@ -216,3 +216,19 @@ def test_passwords_are_stored_as_argon2_hashes(make, app):
         user = db.session.scalar(sa.select(User))
         assert user.password_hash.startswith("$argon2id$")
         assert TEST_PASSWORD not in user.password_hash
+
+
+def test_account_mail_leaves_after_the_answer_so_timing_tells_nothing(client, make):
+    """Known and unknown addresses answer before any mail server is spoken to."""
+    make.user("river", email="river@example.org")
+    response = client.post("/reset", data={"email": "river@example.org"}, buffered=False)
+    assert response.status_code == 200
+    assert mail.outbox == []  # the answer is ready; nothing has been sent yet
+    response.close()  # the server has finished sending the answer
+    assert [m["To"] for m in mail.outbox] == ["river@example.org"]
+    response = client.post("/register", data={
+        "username": "another", "email": "river@example.org", "password": TEST_PASSWORD,
+        "confirm": TEST_PASSWORD, "accept_guidelines": "y"}, buffered=False)
+    assert response.status_code == 302 and len(mail.outbox) == 1
+    response.close()
+    assert len(mail.outbox) == 2

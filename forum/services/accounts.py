@@ -142,8 +142,9 @@ def _register(username: str, email: str, password_hash: str) -> None:
             db.session.add(user)
             db.session.flush()
             message = _verification_message(user)
-    # After the commit: a slow mail server must not hold the database transaction open.
-    mail.deliver(message)
+    # After the commit and the response: a slow mail server must neither hold the
+    # transaction open nor make a known address answer more slowly than a new one.
+    mail.deliver_after_response(message)
 
 
 def check_password_strength(password: str) -> None:
@@ -225,7 +226,7 @@ def request_password_reset(email: str) -> None:
             username=user.username, minutes=minutes,
             link=mail.absolute_url(url_for("auth.reset_password", token=token)),
         )
-    mail.deliver(message)
+    mail.deliver_after_response(message)  # unknown addresses must not answer faster
 
 
 def reset_token_is_valid(token: str) -> bool:
