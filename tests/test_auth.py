@@ -232,3 +232,12 @@ def test_account_mail_leaves_after_the_answer_so_timing_tells_nothing(client, ma
     assert response.status_code == 302 and len(mail.outbox) == 1
     response.close()
     assert len(mail.outbox) == 2
+
+
+def test_an_address_that_grows_when_lower_cased_is_refused_beside_the_field(client, app):
+    # "İ" lower-cases to two characters: this address fits the form, not the column.
+    response = register(client, email="\u0130" * 130 + "@example.org")
+    assert response.status_code == 400
+    assert 'id="email-error"' in response.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0

@@ -30,6 +30,7 @@ _DUMMY_HASH = password_hasher.hash(secrets.token_urlsafe(16))
 
 USERNAME_MIN, USERNAME_MAX = 3, 30
 PASSWORD_MIN, PASSWORD_MAX = 10, 200
+EMAIL_MAX = 254
 USERNAME_PUNCTUATION = set("._-")
 
 VERIFY, RESET = "verify", "reset"
@@ -70,6 +71,14 @@ def find_by_username(name: str) -> User | None:
 
 def normalise_email(raw: str) -> str:
     return raw.strip().lower()
+
+
+def checked_email(raw: str) -> str:
+    """The normalised address, refused if lower-casing made it too long to store."""
+    email = normalise_email(raw)
+    if len(email) > EMAIL_MAX:
+        raise ServiceError("That email address is too long.", field="email")
+    return email
 
 
 def find_by_email(email: str) -> User | None:
@@ -117,7 +126,7 @@ def register(username: str, email: str, password: str) -> None:
     if problem:
         raise ServiceError(problem, field="username")
     check_password_strength(password)
-    email = normalise_email(email)
+    email = checked_email(email)
     password_hash = password_hasher.hash(password)  # always paid, known address or not
     try:
         _register(username, email, password_hash)
@@ -270,7 +279,7 @@ def create_user(username: str, email: str, password: str, role: str = Role.MEMBE
             raise ServiceError("That email address already has an account.", field="email")
         user = User(
             username=normalise_username(username), username_key=username_key(username),
-            email=normalise_email(email), password_hash=password_hasher.hash(password),
+            email=checked_email(email), password_hash=password_hasher.hash(password),
             role=role, email_verified_at=utcnow() if verified else None,
         )
         db.session.add(user)
