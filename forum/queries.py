@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .http import MAX_ID
-from .models import Board, Post, PostStatus, Topic, User
+from .models import Board, Helpline, Post, PostStatus, Topic, User
 
 #: Statuses that belong in a thread for everyone: published posts, and the
 #: placeholders of posts their authors removed.
@@ -28,6 +28,11 @@ def readable_boards_filter(viewer: User | None):
     if viewer is not None and viewer.is_authenticated:
         return sa.true()
     return Board.is_public.is_(True)
+
+
+def helplines() -> list[Helpline]:
+    """The "Get help now" list, in the order admins gave it."""
+    return list(db.session.scalars(sa.select(Helpline).order_by(Helpline.position, Helpline.id)))
 
 
 def board_list(viewer: User | None) -> list[Board]:

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
+from .. import queries
 from ..access import ADMIN, access
 from ..extensions import db
 from ..forms import show_service_error
@@ -13,20 +14,24 @@ from .forms import DeleteHelplineForm, HelplineForm
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+def _saved(helpline: Helpline | None, form: HelplineForm) -> bool:
+    """Save through the service; a refusal goes beside its field and keeps the input."""
+    try:
+        helpline_service.save(helpline, form.data)
+    except ServiceError as error:
+        show_service_error(form, error)
+        return False
+    return True
+
+
 @bp.route("/helplines", methods=["GET", "POST"])
 @access(ADMIN)
 def helplines():
     form = HelplineForm()
-    if form.validate_on_submit():
-        try:
-            helpline_service.save(None, form.data)
-        except ServiceError as error:
-            show_service_error(form, error)
-        else:
-            flash("Helpline added.", "success")
-            return redirect(url_for("admin.helplines"))
-    rows = db.session.scalars(db.select(Helpline).order_by(Helpline.position, Helpline.id)).all()
-    return render_template("admin/helplines.html", helplines=rows, form=form,
+    if form.validate_on_submit() and _saved(None, form):
+        flash("Helpline added.", "success")
+        return redirect(url_for("admin.helplines"))
+    return render_template("admin/helplines.html", helplines=queries.helplines(), form=form,
                            delete_form=DeleteHelplineForm()), 400 if form.errors else 200
 
 
@@ -35,14 +40,9 @@ def helplines():
 def edit_helpline(helpline_id: int):
     helpline = db.get_or_404(Helpline, helpline_id)
     form = HelplineForm(obj=helpline)
-    if form.validate_on_submit():
-        try:
-            helpline_service.save(helpline, form.data)
-        except ServiceError as error:
-            show_service_error(form, error)
-        else:
-            flash("Helpline saved.", "success")
-            return redirect(url_for("admin.helplines"))
+    if form.validate_on_submit() and _saved(helpline, form):
+        flash("Helpline saved.", "success")
+        return redirect(url_for("admin.helplines"))
     return render_template("admin/edit_helpline.html", helpline=helpline,
                            form=form), 400 if form.errors else 200
 

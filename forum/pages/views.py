@@ -2,9 +2,8 @@
 
 from flask import Blueprint, render_template
 
+from .. import queries
 from ..access import PUBLIC, access
-from ..extensions import db
-from ..models import Helpline
 
 bp = Blueprint("pages", __name__)
 
@@ -18,6 +17,4 @@ def guidelines():
 @bp.route("/help")
 @access(PUBLIC)
 def get_help():
-    helplines = db.session.scalars(
-        db.select(Helpline).order_by(Helpline.position, Helpline.id)).all()
-    return render_template("pages/help.html", helplines=helplines)
+    return render_template("pages/help.html", helplines=queries.helplines())
