@@ -87,12 +87,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
     from .boards.views import bp as boards_bp
+    from .moderation.views import bp as moderation_bp
     from .pages.views import bp as pages_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(boards_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(moderation_bp)
 
     from . import cli, page_cache, templating
 
@@ -114,7 +116,8 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_token: str):
-        return db.session.scalar(sa.select(User).where(User.session_token == session_token))
+        user = db.session.scalar(sa.select(User).where(User.session_token == session_token))
+        return user if user is not None and not user.is_banned else None
 
 
 def _init_security_headers(app: Flask) -> None:
@@ -152,7 +155,9 @@ def _init_errors(app: Flask) -> None:
         code = error.code or 500
         template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413) else \
             "errors/generic.html"
-        return render_template(template, error=error), code
+        # A description given to abort() is written for the member; Werkzeug's defaults are not.
+        reason = error.description if error.description != type(error).description else None
+        return render_template(template, error=error, reason=reason), code
 
     @app.errorhandler(500)
     def server_error(error):

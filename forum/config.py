@@ -94,6 +94,11 @@ def _settings(instance_path: Path, secret_key: str | None) -> dict:
         "POSTS_PER_PAGE": _int("POSTS_PER_PAGE", 20),
         # Memory for topic pages kept rendered for logged-out visitors, per process (0: none).
         "PAGE_CACHE_MB": _int("PAGE_CACHE_MB", 32),
+        # Moderation: a new member's first N posts wait for a moderator; a post that
+        # N different trusted members report is hidden until a moderator decides.
+        "NEW_MEMBER_REVIEW_POSTS": _int("NEW_MEMBER_REVIEW_POSTS", 3),
+        "REPORTS_TO_HIDE": _int("REPORTS_TO_HIDE", 3),
+        "REVIEW_ITEMS_PER_PAGE": _int("REVIEW_ITEMS_PER_PAGE", 25),
     }
 
 

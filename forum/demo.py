@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from flask import current_app
+
+from .extensions import db
 from .models import Role
 from .services import accounts, posting
 
@@ -21,6 +24,7 @@ MEMBERS = [
     ("river", Role.MEMBER),
     ("quietfern", Role.MEMBER),
     ("tomas_k", Role.MEMBER),
+    ("newcomer", Role.MEMBER),  # new: their first posts wait for a moderator
 ]
 
 CONVERSATIONS = [
@@ -63,13 +67,22 @@ def fill_demo() -> list[tuple[str, str]]:
     """Create the demo boards, members and topics; return (username, role) pairs."""
     users = {}
     for username, role in MEMBERS:
-        users[username] = accounts.create_user(
+        users[username] = user = accounts.create_user(
             username, f"{username}@example.org", DEMO_PASSWORD, role=role)
+        # The demo's regulars have a history: their posts no longer wait for review.
+        if username != "newcomer":
+            user.approved_post_count = current_app.config["NEW_MEMBER_REVIEW_POSTS"]
+        user.moderates_all_boards = role == Role.MODERATOR
+    db.session.commit()
     boards = {slug: posting.create_board(slug, name, description)
               for slug, name, description in BOARDS}
     for slug, author, title, body, warning, replies in CONVERSATIONS:
         topic = posting.create_topic(users[author], boards[slug], title, body,
                                      content_warning=warning)
         for replier, text in replies:
-            posting.create_reply(users[replier], topic, text)
+            posting.create_reply(users[replier], topic.topic, text)
+    # Something for the demo moderator to find in the review queue.
+    posting.create_topic(users["newcomer"], boards["far-from-home"], "Hello from a new member",
+                         "I moved here for work last month and don't know anyone yet. "
+                         "Is it normal to feel this homesick?")
     return [(username, str(role)) for username, role in MEMBERS]

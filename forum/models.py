@@ -50,7 +50,17 @@ class Role(enum.StrEnum):
 
 class PostStatus(enum.StrEnum):
     PUBLISHED = "published"
+    PENDING = "pending"  # waiting for a moderator; only its author (and moderators) see it
+    REJECTED = "rejected"  # a moderator turned it down; its author got the text back
+    HIDDEN = "hidden"  # taken out of view by a moderator or by members' reports
+    REMOVED = "removed"  # deleted by a moderator: a placeholder stays in the thread
     DELETED = "deleted"  # removed by its author: a placeholder stays in the thread
+
+
+class BoardMode(enum.StrEnum):
+    OPEN = "open"  # trusted members' posts go out at once
+    PREMODERATED = "premoderated"  # every post waits for a moderator
+    LOCKED = "locked"  # read-only
 
 
 def new_session_token() -> str:
@@ -73,9 +83,33 @@ class User(UserMixin, db.Model):
         sa.String(64), unique=True, default=new_session_token
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moderators moderate the boards listed in board_moderators, or every board.
+    moderates_all_boards: Mapped[bool] = mapped_column(default=False)
+    # Standing: a member is trusted once enough of their posts were approved.
+    approved_post_count: Mapped[int] = mapped_column(default=0)
+    rejected_post_count: Mapped[int] = mapped_column(default=0)
+    # A suspended member can read but not post or report until this time.
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A banned member cannot log in.
+    banned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    moderated_boards: Mapped[list[Board]] = relationship(
+        secondary="board_moderators", order_by="Board.position", viewonly=True)
 
     def get_id(self) -> str:
         return self.session_token
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_until is not None and self.suspended_until > utcnow()
+
+    @property
+    def is_banned(self) -> bool:
+        return self.banned_at is not None
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses to log in an inactive user
+        return not self.is_banned
 
     @property
     def is_verified(self) -> bool:
@@ -122,6 +156,7 @@ class Board(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     # Public boards can be read by logged-out visitors; others by members only.
     is_public: Mapped[bool] = mapped_column(default=True)
+    mode: Mapped[str] = mapped_column(sa.String(16), default=BoardMode.OPEN)
     topic_count: Mapped[int] = mapped_column(default=0)
     post_count: Mapped[int] = mapped_column(default=0)
     last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -132,7 +167,8 @@ class Topic(db.Model):
     __tablename__ = "topics"
     __table_args__ = (
         # The board page's keyset: pinned first, then latest activity.
-        sa.Index("ix_topics_board_listing", "board_id", "is_pinned", "last_post_at", "id"),
+        sa.Index("ix_topics_board_listing", "board_id", "status", "is_pinned", "last_post_at",
+                 "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +177,8 @@ class Topic(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     title: Mapped[str] = mapped_column(sa.String(150))
+    # Follows the status of the topic's first post: only published topics are listed.
+    status: Mapped[str] = mapped_column(sa.String(16), default=PostStatus.PUBLISHED)
     is_pinned: Mapped[bool] = mapped_column(default=False)
     is_locked: Mapped[bool] = mapped_column(default=False)
     post_count: Mapped[int] = mapped_column(default=0)
@@ -156,7 +194,10 @@ class Topic(db.Model):
 
 class Post(db.Model):
     __tablename__ = "posts"
-    __table_args__ = (sa.Index("ix_posts_topic_thread", "topic_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_posts_topic_thread", "topic_id", "id"),
+        sa.Index("ix_posts_author_status", "author_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int] = mapped_column(sa.ForeignKey("topics.id"))
@@ -181,6 +222,10 @@ class Post(db.Model):
     @property
     def is_deleted(self) -> bool:
         return self.status == PostStatus.DELETED
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == PostStatus.PUBLISHED
 
 
 class PostRevision(db.Model):
@@ -210,6 +255,202 @@ class Helpline(db.Model):
     contact: Mapped[str] = mapped_column(sa.String(200))
     url: Mapped[str] = mapped_column(sa.String(300), default="")
     description: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class BoardModerator(db.Model):
+    __tablename__ = "board_moderators"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    board_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class ReviewKind(enum.StrEnum):
+    HELD_POST = "held_post"
+    REPORTED_POST = "reported_post"
+    FLAGGED_POST = "flagged_post"
+    ACCOUNT = "account"
+
+
+class ReviewStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DISMISSED = "dismissed"
+
+
+class ReviewItem(db.Model):
+    """One row per thing a moderator must look at: a post, or an account.
+
+    A post has at most one item (unique post_id): a second report adds a reason
+    to it and raises its priority, and a report on a decided item reopens it.
+    `version` goes up with every change; an action names the version it was
+    taken on and is refused if the item moved on meanwhile.
+    """
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), default=ReviewStatus.PENDING)
+    priority: Mapped[int] = mapped_column(default=0)
+    # The most urgent reason's category (forum.safety.CATEGORIES), shown as "why".
+    category: Mapped[str] = mapped_column(sa.String(24))
+    # Self-harm or violence: the content stays collapsed until a moderator opens it.
+    is_sensitive: Mapped[bool] = mapped_column(default=False)
+    post_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("posts.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    # Copied from the post's topic so that the queue filters by board on an index.
+    board_id: Mapped[int | None] = mapped_column(sa.ForeignKey("boards.id", ondelete="SET NULL"))
+    report_count: Mapped[int] = mapped_column(default=0)
+    # The post was hidden because enough trusted members reported it.
+    hidden_by_reports: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=1)
+    claimed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id",
+                                                                    ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When it last came (back) into the queue: its age in the queue counts from here.
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id",
+                                                                    ondelete="SET NULL"))
+    # Seconds from opened_at to decided_at, for the queue's median time to decision.
+    decision_seconds: Mapped[int | None] = mapped_column()
+
+    post: Mapped[Post | None] = relationship()
+    account: Mapped[User | None] = relationship(foreign_keys=[account_id])
+    board: Mapped[Board | None] = relationship()
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+# The queue's order, priority then age, with each filter in front; see queries.review_page.
+sa.Index("ix_review_queue", ReviewItem.status, ReviewItem.priority.desc(), ReviewItem.opened_at,
+         ReviewItem.id)
+sa.Index("ix_review_queue_board", ReviewItem.status, ReviewItem.board_id,
+         ReviewItem.priority.desc(), ReviewItem.opened_at, ReviewItem.id)
+sa.Index("ix_review_queue_kind", ReviewItem.status, ReviewItem.kind, ReviewItem.priority.desc(),
+         ReviewItem.opened_at, ReviewItem.id)
+sa.Index("ix_review_items_decided_at", ReviewItem.decided_at)
+sa.Index("ix_review_items_opened_at", ReviewItem.opened_at)
+
+
+class ReviewReason(db.Model):
+    """Why an item is in the queue: a member's report or a check made on posting."""
+
+    __tablename__ = "review_reasons"
+    __table_args__ = (
+        # One report per member per item: reporting twice does not add weight.
+        sa.UniqueConstraint("item_id", "reporter_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(sa.String(24))
+    # For a system reason, what matched (a watched word, "phone number"); for a report, the note.
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Never shown to the post's author.
+    reporter_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    reporter_trusted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reporter: Mapped[User | None] = relationship()
+
+
+class ReviewEvent(db.Model):
+    """The item's history: raised, reported again, claimed, decided, reopened."""
+
+    __tablename__ = "review_events"
+    __table_args__ = (sa.Index("ix_review_events_item", "item_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("review_items.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    note: Mapped[str] = mapped_column(sa.String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class AuditEntry(db.Model):
+    """Every moderator and admin action. Written by forum.services.audit, never edited."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_action", "action", "id"),
+        sa.Index("ix_audit_log_actor", "actor_id", "id"),
+        sa.Index("ix_audit_log_target", "target_type", "target_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # Kept so the log still names who acted after an account is gone.
+    actor_name: Mapped[str] = mapped_column(sa.String(30))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    target_type: Mapped[str] = mapped_column(sa.String(24))
+    target_id: Mapped[int | None] = mapped_column()
+    before: Mapped[str] = mapped_column(sa.Text, default="{}")  # JSON
+    after: Mapped[str] = mapped_column(sa.Text, default="{}")  # JSON
+    reason: Mapped[str] = mapped_column(sa.String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notice(db.Model):
+    """A message to one member shown on their notices page (and mailed)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (sa.Index("ix_notices_user", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    message: Mapped[str] = mapped_column(sa.Text)
+    link: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WatchedPhrase(db.Model):
+    """Admin-managed words and phrases, matched on whole words (forum.safety)."""
+
+    __tablename__ = "watched_phrases"
+    __table_args__ = (sa.UniqueConstraint("phrase_key", "action"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phrase: Mapped[str] = mapped_column(sa.String(100))
+    # The phrase's words, normalised as posts are for matching, joined by single spaces.
+    phrase_key: Mapped[str] = mapped_column(sa.String(300))
+    # block | hold | flag for watched words; crisis for the crisis-language list.
+    action: Mapped[str] = mapped_column(sa.String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReasonTemplate(db.Model):
+    """Ready-made reasons moderators pick from (and add to) when they act."""
+
+    __tablename__ = "reason_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+    label: Mapped[str] = mapped_column(sa.String(80))
+    text: Mapped[str] = mapped_column(sa.String(500))
+
+
+class SiteText(db.Model):
+    """Operator-editable text, such as the moderator hours shown beside waiting posts."""
+
+    __tablename__ = "site_texts"
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text, default="")
 
 
 @sa.event.listens_for(Session, "before_flush")

@@ -20,11 +20,12 @@ from .http import MAX_ID
 from .models import Board, Helpline, Post, PostStatus, Topic, User
 
 #: Statuses that belong in a thread for everyone: published posts, and the
-#: placeholders of posts their authors removed.
-THREAD_STATUSES = (PostStatus.PUBLISHED, PostStatus.DELETED)
+#: placeholders of posts removed by their authors or by moderators.
+THREAD_STATUSES = (PostStatus.PUBLISHED, PostStatus.DELETED, PostStatus.REMOVED)
 
 
 def readable_boards_filter(viewer: User | None):
+    """permissions.can_read_board, as SQL."""
     if viewer is not None and viewer.is_authenticated:
         return sa.true()
     return Board.is_public.is_(True)
@@ -39,10 +40,6 @@ def board_list(viewer: User | None) -> list[Board]:
     return list(db.session.scalars(
         sa.select(Board).where(readable_boards_filter(viewer)).order_by(Board.position, Board.id)
     ))
-
-
-def can_read_board(viewer: User | None, board: Board) -> bool:
-    return board.is_public or (viewer is not None and viewer.is_authenticated)
 
 
 # --- board page: keyset pagination -------------------------------------------
@@ -78,7 +75,8 @@ def topics_page(board: Board, per_page: int, after: str | None = None,
                 before: str | None = None) -> TopicPage:
     """Pinned first, then latest activity, newest first."""
     sort_key = sa.tuple_(Topic.is_pinned, Topic.last_post_at, Topic.id)
-    query = (sa.select(Topic).where(Topic.board_id == board.id)
+    query = (sa.select(Topic).where(Topic.board_id == board.id,
+                                    Topic.status == PostStatus.PUBLISHED)
              .options(joinedload(Topic.author)))
     going_back = False
     if after and (key := _decode_cursor(after)):
@@ -129,13 +127,13 @@ _THREAD_PAGE = (
 )
 
 
-_TOPIC_STAMP = (sa.select(Topic.revision, Board.is_public)
+_TOPIC_STAMP = (sa.select(Topic.revision, Topic.status, Board.is_public)
                 .join(Board, Board.id == Topic.board_id)
                 .where(Topic.id == sa.bindparam("topic_id")))
 
 
 def topic_stamp(topic_id: int) -> sa.Row | None:
-    """(revision, is_public) of a topic: enough to serve a cached copy of its page.
+    """(revision, status, is_public) of a topic: enough to serve a cached copy of its page.
 
     One autocommit statement outside the request's session: on PostgreSQL that
     saves the BEGIN and ROLLBACK round trips a session would add to every cache hit.

@@ -18,7 +18,23 @@ from flask.testing import FlaskClient
 
 from forum import create_app, mail
 from forum.extensions import db
-from forum.models import Board, Helpline, Role, Topic, User
+from forum.models import (
+    Board,
+    BoardModerator,
+    Helpline,
+    ReasonTemplate,
+    Role,
+    SiteText,
+    Topic,
+    User,
+    WatchedPhrase,
+)
+from forum.moderation_defaults import (
+    DEFAULT_CRISIS_PHRASES,
+    DEFAULT_MODERATION_HOURS,
+    DEFAULT_REASON_TEMPLATES,
+)
+from forum.safety import phrase_key
 from forum.services import accounts, helplines, posting
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -81,10 +97,15 @@ def fast_password_hashing():
 
 
 def empty_database() -> None:
-    """Delete every row (children first), then put back the default helplines."""
+    """Delete every row (children first), then put back what the migrations seed."""
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
     db.session.add_all(Helpline(**row) for row in helplines.default_rows())
+    db.session.add_all(WatchedPhrase(phrase=phrase, phrase_key=phrase_key(phrase),
+                                     action="crisis") for phrase in DEFAULT_CRISIS_PHRASES)
+    db.session.add_all(ReasonTemplate(position=index, label=label, text=text)
+                       for index, (label, text) in enumerate(DEFAULT_REASON_TEMPLATES))
+    db.session.add(SiteText(key="moderation_hours", value=DEFAULT_MODERATION_HOURS))
     db.session.commit()
 
 
@@ -148,13 +169,25 @@ class Factory:
         self._count = 0
 
     def user(self, username: str | None = None, *, role: str = Role.MEMBER,
-             verified: bool = True, email: str | None = None) -> User:
+             verified: bool = True, email: str | None = None, trusted: bool = True,
+             moderates: tuple = (), moderates_all: bool = False) -> User:
+        """A member; `trusted` (the default) means their posts no longer wait for review.
+
+        A moderator moderates the boards in `moderates` (Board objects), or every
+        board with moderates_all.
+        """
         self._count += 1
         username = username or f"member{self._count}"
         email = email or f"{username.lower()}@example.org"
         with self.app.test_request_context():
             user = accounts.create_user(username, email, TEST_PASSWORD, role=role,
                                         verified=verified)
+            if trusted:
+                user.approved_post_count = self.app.config["NEW_MEMBER_REVIEW_POSTS"]
+            user.moderates_all_boards = moderates_all
+            db.session.add_all(BoardModerator(user_id=user.id, board_id=board.id)
+                               for board in moderates)
+            db.session.commit()
             return _detached(user)
 
     def board(self, slug: str = "general", name: str | None = None, *, is_public: bool = True):
@@ -167,13 +200,13 @@ class Factory:
               content_warning: str | None = None):
         with self.app.test_request_context():
             author, board = db.session.get(User, author.id), db.session.get(Board, board.id)
-            topic = posting.create_topic(author, board, title, body, content_warning)
+            topic = posting.create_topic(author, board, title, body, content_warning).topic
             return _detached(topic)
 
     def reply(self, author: User, topic, body: str = "A reply"):
         with self.app.test_request_context():
             author, topic = db.session.get(User, author.id), db.session.get(Topic, topic.id)
-            post = posting.create_reply(author, topic, body)
+            post = posting.create_reply(author, topic, body).post
             return _detached(post)
 
 

@@ -156,6 +156,9 @@ def _jinja_template_tags() -> set[str]:
     tags = set()
     for template in TEMPLATES.rglob("*.html"):
         text = re.sub(r"\{#.*?#\}", "", template.read_text(encoding="utf-8"), flags=re.S)
+        # The queue's chart is the only inline SVG, on a moderators' page: an <svg>
+        # in a page that shows members' words still means something got through.
+        text = re.sub(r"<svg\b.*?</svg>", "", text, flags=re.S)
         tags.update(name.lower() for name in re.findall(r"</?([a-zA-Z][a-zA-Z0-9]*)", text))
     return tags
 
@@ -616,7 +619,9 @@ def _page_failure(where: str, payload: Payload, problems) -> str:
 
 
 def test_every_payload_as_a_topic_title_shows_as_plain_text(app, client, make):
-    author = make.user("titles")
+    # A moderator's posts skip the review checks, which would hold payloads that look
+    # like phone numbers ("http://1113982867/"): this test is about how titles render.
+    author = make.user("titles", role="moderator")
     board = make.board("hostile-titles")
     payloads = _distinct_payloads()
     created: dict[int, tuple[Payload, str]] = {}
@@ -627,7 +632,7 @@ def test_every_payload_as_a_topic_title_shows_as_plain_text(app, client, make):
             expected = clean_single_line(payload.text)
             fits = 0 < len(expected) <= posting.TITLE_MAX
             try:
-                topic = posting.create_topic(author_row, board_row, payload.text, "Body text")
+                topic = posting.create_topic(author_row, board_row, payload.text, "Body text").topic
             except ServiceError as error:
                 refused += 1
                 if error.field != "title" or fits:

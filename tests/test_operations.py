@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from forum import create_app
 from forum.config import load_or_create_secret_key
 from forum.extensions import db
-from forum.models import Board, Helpline, Post, Role, Topic, User
+from forum.models import Board, Helpline, Post, ReviewItem, Role, Topic, User
 
 
 def test_migrations_and_models_agree(app):
@@ -81,11 +81,14 @@ def test_demo_fills_an_empty_database_once_and_prints_logins(runner, app):
         names = set(db.session.scalars(sa.select(Board.name)))
         assert {"Anxiety", "Grief", "Caregivers", "Living far from home"} <= names
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) >= 8
-        # Counters agree with the rows.
+        # Counters agree with the rows: they count published topics only.
         for board in db.session.scalars(sa.select(Board)):
             topics = db.session.scalar(sa.select(sa.func.count()).select_from(Topic)
-                                       .where(Topic.board_id == board.id))
+                                       .where(Topic.board_id == board.id,
+                                              Topic.status == "published"))
             assert board.topic_count == topics
+        # The demo's new member has a post waiting in the review queue.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReviewItem)) == 1
     second = runner.invoke(args=["forum", "demo"])
     assert second.exit_code == 0 and "not added" in second.output
     with app.app_context():

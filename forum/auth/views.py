@@ -87,6 +87,10 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.login.data, form.password.data)
+        if user is not None and user.is_banned:
+            # Only someone who knows the password learns this: no enumeration.
+            form.form_errors.append("This account has been closed by the moderators.")
+            return render_template("auth/login.html", form=form), 403
         if user is not None:
             # A fresh session: nothing from before login (a planted id) carries over.
             session.clear()

@@ -16,12 +16,13 @@ from flask import (
 from flask_login import current_user
 from wtforms import SubmitField
 
-from .. import queries
+from .. import permissions, queries
 from ..access import MODERATOR, PUBLIC, VERIFIED, access
 from ..content import quote_markdown
 from ..extensions import db, limiter
 from ..forms import show_service_error
 from ..http import parse_id
+from ..moderation.queue import my_waiting_posts, site_text
 from ..models import Board, Post, PostRevision, PostStatus, Topic
 from ..page_cache import page_cache
 from ..services import PermissionDenied, ServiceError, posting
@@ -43,28 +44,38 @@ def _only_posts() -> bool:
 
 def _readable_board_or_404(slug: str) -> Board:
     board = db.first_or_404(db.select(Board).where(Board.slug == slug))
-    if not queries.can_read_board(current_user, board):
+    if not permissions.can_read_board(current_user, board):
         abort(404)  # private boards do not reveal that they exist
     return board
 
 
 def _readable_topic_or_404(topic_id: int) -> Topic:
     topic = queries.topic_with_board(topic_id)
-    if topic is None or not queries.can_read_board(current_user, topic.board):
-        abort(404)  # private boards do not reveal that they exist
+    if topic is None or not permissions.can_see_topic(current_user, topic):
+        abort(404)  # private boards and waiting topics do not reveal that they exist
     return topic
 
 
 def _visible_post_or_404(post_id: int) -> Post:
     post = db.get_or_404(Post, post_id)
     if post.status not in queries.THREAD_STATUSES or \
-            not queries.can_read_board(current_user, post.topic.board):
+            not permissions.can_see_topic(current_user, post.topic):
         abort(404)
     return post
 
 
 def _page_number() -> int:
     return min(parse_id(request.args.get("page")) or 1, 1_000_000)
+
+
+def _after_posting(submission: posting.Submission) -> None:
+    """Tell the author what happens next: waiting for a moderator, and help if they need it."""
+    if submission.screening.crisis:
+        flash("It sounds like things may be really hard right now. You don't have to face "
+              "this alone: the people below are there to listen, any time.", "crisis")
+    if submission.is_waiting:
+        flash(submission.screening.member_message or
+              "A moderator will look at your post before others see it.", "waiting")
 
 
 def _preview(form) -> str | None:
@@ -97,6 +108,8 @@ def board(slug: str):
 @limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
 def new_topic(slug: str):
     board = _readable_board_or_404(slug)
+    if (refusal := permissions.why_cannot_post_in(current_user, board)) is not None:
+        abort(403, refusal)
     form = TopicForm()
     preview_html = None
     if form.validate_on_submit():
@@ -104,12 +117,13 @@ def new_topic(slug: str):
             preview_html = _preview(form)
         else:
             try:
-                topic = posting.create_topic(current_user, board, form.title.data,
-                                             form.body.data, form.content_warning.data)
+                submission = posting.create_topic(current_user, board, form.title.data,
+                                                  form.body.data, form.content_warning.data)
             except ServiceError as error:
                 show_service_error(form, error)
             else:
-                return redirect(url_for("boards.topic", topic_id=topic.id))
+                _after_posting(submission)
+                return redirect(url_for("boards.topic", topic_id=submission.topic.id))
     status = 400 if form.errors else 200
     return render_template("boards/new_topic.html", board=board, form=form,
                            preview_html=preview_html), status
@@ -124,7 +138,7 @@ def topic(topic_id: int):
     # A logged-out visitor with no message waiting sees what every such visitor sees.
     if not current_user.is_authenticated and "_flashes" not in session:
         stamp = queries.topic_stamp(topic_id)
-        if stamp is None or not stamp.is_public:
+        if stamp is None or not stamp.is_public or stamp.status != PostStatus.PUBLISHED:
             abort(404)
         cache_key = (topic_id, requested_page, per_page, stamp.revision)
         if (cached := page_cache().get(cache_key)) is not None:
@@ -136,10 +150,13 @@ def topic(topic_id: int):
     page = min(requested_page, page_count)
     posts = queries.posts_page(topic, page, per_page)
     # Only members who may post get the form, so nobody types a reply that cannot be sent.
-    can_reply = current_user.is_authenticated and current_user.is_verified and not topic.is_locked
-    reply_form = ReplyForm(formdata=None) if can_reply else None
+    cannot_reply = permissions.why_cannot_reply(current_user, topic)
+    reply_form = ReplyForm(formdata=None) if cannot_reply is None else None
+    waiting = my_waiting_posts(current_user, topic.id) if current_user.is_authenticated else []
     html = render_template("boards/topic.html", topic=topic, posts=posts, page=page,
-                           page_count=page_count, reply_form=reply_form)
+                           page_count=page_count, reply_form=reply_form,
+                           cannot_reply=cannot_reply, waiting=waiting,
+                           moderation_hours=site_text("moderation_hours") if waiting else "")
     # Only real pages: ?page=9999 shows the last page, and must not store a copy per number.
     if cache_key is not None and page == requested_page:
         page_cache().put(cache_key, html)
@@ -161,6 +178,8 @@ def permalink(post_id: int):
 @limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
 def reply(topic_id: int):
     topic = _readable_topic_or_404(topic_id)
+    if (refusal := permissions.why_cannot_reply(current_user, topic)) is not None:
+        abort(403, refusal)
     form = ReplyForm()
     preview_html = None
     if request.method == "GET":
@@ -177,12 +196,16 @@ def reply(topic_id: int):
             quoted_id = parse_id(form.quote_of.data)
             quote_of = db.session.get(Post, quoted_id) if quoted_id else None
             try:
-                post = posting.create_reply(current_user, topic, form.body.data,
-                                            form.content_warning.data, quote_of=quote_of)
+                submission = posting.create_reply(current_user, topic, form.body.data,
+                                                  form.content_warning.data, quote_of=quote_of)
             except ServiceError as error:
                 show_service_error(form, error)
             else:
-                return redirect(url_for("boards.permalink", post_id=post.id))
+                _after_posting(submission)
+                if submission.is_waiting:
+                    return redirect(url_for("boards.topic", topic_id=topic.id,
+                                            _anchor="waiting"))
+                return redirect(url_for("boards.permalink", post_id=submission.post.id))
     status = 400 if form.errors else 200
     return render_template("boards/reply.html", topic=topic, form=form,
                            preview_html=preview_html), status
@@ -190,7 +213,7 @@ def reply(topic_id: int):
 
 def _own_post_or_403(post_id: int) -> Post:
     post = _visible_post_or_404(post_id)
-    if not posting.can_edit(current_user, post):
+    if not permissions.can_delete_own_post(current_user, post):
         abort(403)
     return post
 
@@ -246,6 +269,8 @@ def delete(post_id: int):
 @access(MODERATOR)
 def history(post_id: int):
     post = db.get_or_404(Post, post_id)
+    if not permissions.can_see_history(current_user, post):
+        abort(403)
     revisions = db.session.scalars(
         db.select(PostRevision).where(PostRevision.post_id == post.id)
         .order_by(PostRevision.id.desc())).all()

@@ -14,6 +14,12 @@ def guidelines():
     return render_template("pages/guidelines.html")
 
 
+@bp.app_template_global()
+def crisis_helplines():
+    """For the panel shown after a post that suggests its author may be at risk."""
+    return queries.helplines()
+
+
 @bp.route("/help")
 @access(PUBLIC)
 def get_help():

@@ -5,13 +5,16 @@ from __future__ import annotations
 from ..content import clean_single_line
 from ..extensions import db
 from ..helplines import DEFAULT_HELPLINES
-from ..models import Helpline
-from . import ServiceError, transaction
+from ..models import Helpline, User
+from . import ServiceError, audit, transaction
+from .admin import changes, require_admin
 
 FIELDS = ("name", "region", "contact", "url", "description")
+AUDITED = (*FIELDS, "position")
 
 
-def save(helpline: Helpline | None, data: dict) -> Helpline:
+def save(actor: User, helpline: Helpline | None, data: dict) -> Helpline:
+    require_admin(actor)
     values = {field: clean_single_line(data.get(field) or "") for field in FIELDS}
     # Checked after cleaning: Unicode normalisation can lengthen text.
     for field, value in values.items():
@@ -22,14 +25,28 @@ def save(helpline: Helpline | None, data: dict) -> Helpline:
         if helpline is None:
             helpline = Helpline()
             db.session.add(helpline)
+            before = None
+        else:
+            before = audit.snapshot(helpline, *AUDITED)
         for field, value in values.items():
             setattr(helpline, field, value)
         helpline.position = data.get("position") or 0
+        db.session.flush()
+        after = audit.snapshot(helpline, *AUDITED)
+        if before is None:
+            audit.record(actor, "helpline.create", "helpline", helpline.id, after=after)
+        elif before != after:
+            old, new = changes(before, after)
+            audit.record(actor, "helpline.update", "helpline", helpline.id, before=old,
+                         after=new)
     return helpline
 
 
-def delete(helpline: Helpline) -> None:
+def delete(actor: User, helpline: Helpline) -> None:
+    require_admin(actor)
     with transaction():
+        audit.record(actor, "helpline.delete", "helpline", helpline.id,
+                     before=audit.snapshot(helpline, *AUDITED))
         db.session.delete(helpline)
 
 

@@ -1,7 +1,11 @@
 """Posting: topics, replies, edits and deletions, with their counters.
 
-Board.topic_count/post_count and Topic.post_count count published posts;
-they change here, in the same transaction as the post, and nowhere else.
+Counters, kept here in the same transaction as the change and nowhere else:
+Topic.post_count counts the topic's published posts; Board.topic_count counts
+its published topics and Board.post_count the published posts in them. A
+topic is published while its first post is (or was deleted by its author,
+leaving a placeholder). Every change of a post's status goes through
+change_status(), which moves the counters.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .. import permissions
 from ..content import clean_body, clean_single_line, render_post
 from ..extensions import db
 from ..models import Board, Post, PostRevision, PostStatus, Topic, User, utcnow
-from . import PermissionDenied, ServiceError, transaction
+from . import PermissionDenied, ServiceError, moderation, transaction
 
 TITLE_MAX = 150
 BODY_MAX = 20_000
@@ -61,50 +66,127 @@ def prepare(body: str, content_warning: str | None = None, title: str | None = N
                  title=title)
 
 
-def _require_can_post(author: User) -> None:
-    if not author.is_verified:
-        raise PermissionDenied("Please confirm your email address before posting.")
+@dataclass(frozen=True)
+class Submission:
+    """A new post, and what the checks made of it (for the author's next page)."""
+
+    topic: Topic
+    post: Post
+    screening: moderation.Screening
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.post.status == PostStatus.PENDING
 
 
 def create_topic(author: User, board: Board, title: str, body: str,
-                 content_warning: str | None = None) -> Topic:
-    _require_can_post(author)
+                 content_warning: str | None = None) -> Submission:
+    if (refusal := permissions.why_cannot_post_in(author, board)) is not None:
+        raise PermissionDenied(refusal)
     draft = prepare(body, content_warning, title=title, needs_title=True)
+    screening = moderation.screen(author, board, draft)
     with transaction():
         now = utcnow()
+        status = PostStatus.PENDING if screening.hold else PostStatus.PUBLISHED
+        published = status == PostStatus.PUBLISHED
         topic = Topic(board=board, author=author, title=draft.title, created_at=now,
-                      last_post_at=now, post_count=1)
+                      last_post_at=now, post_count=int(published), status=status)
         db.session.add(topic)
-        db.session.add(Post(
-            topic=topic, author=author, body_source=draft.body_source, body_html=draft.html,
-            content_warning=draft.content_warning, created_at=now,
-        ))
-        _bump_board(board.id, topics=1, posts=1, at=now)
-    return topic
+        post = Post(topic=topic, author=author, body_source=draft.body_source,
+                    body_html=draft.html, content_warning=draft.content_warning,
+                    created_at=now, status=status)
+        db.session.add(post)
+        if published:
+            _bump_board(board.id, topics=1, posts=1, at=now)
+        moderation.raise_for_new_post(post, board.id, screening)
+    return Submission(topic, post, screening)
 
 
 def create_reply(author: User, topic: Topic, body: str, content_warning: str | None = None,
-                 quote_of: Post | None = None) -> Post:
-    _require_can_post(author)
-    if topic.is_locked:
-        raise PermissionDenied("This topic is locked: it can be read but not replied to.")
+                 quote_of: Post | None = None) -> Submission:
+    if (refusal := permissions.why_cannot_reply(author, topic)) is not None:
+        raise PermissionDenied(refusal)
     draft = prepare(body, content_warning)
+    screening = moderation.screen(author, topic.board, draft)
     with transaction():
         now = utcnow()
+        status = PostStatus.PENDING if screening.hold else PostStatus.PUBLISHED
         post = Post(
             topic=topic, author=author, body_source=draft.body_source, body_html=draft.html,
-            content_warning=draft.content_warning, created_at=now,
+            content_warning=draft.content_warning, created_at=now, status=status,
             quote_of_id=quote_of.id if quote_of is not None and quote_of.topic_id == topic.id
             else None,
         )
         db.session.add(post)
-        # Counters move in SQL, not in Python, so concurrent replies cannot lose a count.
-        db.session.execute(
-            sa.update(Topic).where(Topic.id == topic.id)
-            .values(post_count=Topic.post_count + 1, last_post_at=now)
-        )
-        _bump_board(topic.board_id, posts=1, at=now)
-    return post
+        if status == PostStatus.PUBLISHED:
+            _count_published_reply(topic.id, topic.board_id, +1, at=now)
+        moderation.raise_for_new_post(post, topic.board_id, screening)
+    return Submission(topic, post, screening)
+
+
+def _count_published_reply(topic_id: int, board_id: int, delta: int, at=None) -> None:
+    # Counters move in SQL, not in Python, so concurrent replies cannot lose a count.
+    values = {"post_count": Topic.post_count + delta}
+    if at is not None:
+        values["last_post_at"] = at
+    db.session.execute(sa.update(Topic).where(Topic.id == topic_id).values(**values))
+    # A reply in a topic that is not published is not counted on the board.
+    topic_status = db.session.scalar(sa.select(Topic.status).where(Topic.id == topic_id))
+    if topic_status == PostStatus.PUBLISHED:
+        _bump_board(board_id, posts=delta, at=at)
+
+
+#: A topic is listed while its first post is published, or deleted by its author.
+_TOPIC_STATUS_FOR_FIRST_POST = {PostStatus.DELETED: PostStatus.PUBLISHED}
+
+
+def change_status(post: Post, new_status: str) -> None:
+    """Move a post to a new status, keeping every counter and its topic's status right.
+
+    Call inside a transaction, with the post's row current (see _claim).
+    """
+    old_status = post.status
+    if old_status == new_status:
+        return
+    topic = post.topic
+    now = utcnow()
+    was_counted = old_status == PostStatus.PUBLISHED
+    counted = new_status == PostStatus.PUBLISHED
+    post.status = new_status
+    if not is_first_post(post):
+        if was_counted != counted:
+            _count_published_reply(topic.id, topic.board_id, +1 if counted else -1,
+                                   at=now if counted else None)
+        return
+    # The first post: its status decides whether the whole topic is listed.
+    db.session.flush()
+    db.session.refresh(topic)
+    topic_was_listed = topic.status == PostStatus.PUBLISHED
+    topic.status = _TOPIC_STATUS_FOR_FIRST_POST.get(new_status, new_status)
+    topic_listed = topic.status == PostStatus.PUBLISHED
+    if was_counted != counted:
+        topic.post_count += 1 if counted else -1
+    if counted:
+        topic.last_post_at = now
+    if topic_was_listed and topic_listed:
+        if was_counted != counted:
+            _bump_board(topic.board_id, posts=+1 if counted else -1)
+    elif topic_listed:
+        _bump_board(topic.board_id, topics=1, posts=topic.post_count, at=now)
+    elif topic_was_listed:
+        _bump_board(topic.board_id, topics=-1, posts=-(topic.post_count + int(was_counted)))
+
+
+def move_topic(topic: Topic, target: Board) -> None:
+    """Within a moderator's transaction: the topic and its counts go to another board."""
+    if topic.status == PostStatus.PUBLISHED:
+        _bump_board(topic.board_id, topics=-1, posts=-topic.post_count)
+        _bump_board(target.id, topics=1, posts=topic.post_count)
+        db.session.execute(sa.update(Board).where(
+            Board.id == target.id,
+            sa.or_(Board.last_post_at.is_(None), Board.last_post_at < topic.last_post_at))
+            .values(last_post_at=topic.last_post_at))
+    topic.board_id = target.id
 
 
 def _bump_board(board_id: int, topics: int = 0, posts: int = 0, at=None) -> None:
@@ -120,20 +202,15 @@ def is_first_post(post: Post) -> bool:
     return first_id == post.id
 
 
-def can_edit(user: User | None, post: Post) -> bool:
-    """The author may edit or delete their own post while it stands and the topic is open."""
-    return (user is not None and user.is_authenticated and post.author_id == user.id
-            and not post.is_deleted and not post.topic.is_locked)
-
-
-def _claim_published(post: Post) -> bool:
-    """Take the post's row for this transaction if it still stands; reload it if so.
+def claim(post: Post, *statuses: str) -> bool:
+    """Take the post's row for this transaction if its status is one of `statuses`;
+    reload it if so.
 
     The WHERE is judged under the write lock, so of two requests racing (a
     double-click, an edit against a delete) the second sees what the first did.
     """
     claimed = db.session.execute(
-        sa.update(Post).where(Post.id == post.id, Post.status == PostStatus.PUBLISHED)
+        sa.update(Post).where(Post.id == post.id, Post.status.in_(statuses))
         .values(status=Post.status).execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
         return False
@@ -141,28 +218,49 @@ def _claim_published(post: Post) -> bool:
     return True
 
 
+def _claim_published(post: Post) -> bool:
+    return claim(post, PostStatus.PUBLISHED)
+
+
+def keep_revision(post: Post, first: bool) -> None:
+    """Store the post's current text as an earlier version, for moderators."""
+    db.session.add(PostRevision(
+        post_id=post.id, title=post.topic.title if first else None,
+        body_source=post.body_source, body_html=post.body_html,
+        content_warning=post.content_warning,
+        created_at=post.edited_at or post.created_at,
+    ))
+
+
 def edit_post(editor: User, post: Post, body: str, content_warning: str | None = None,
               title: str | None = None) -> Post:
-    """Replace the text; the earlier version is kept as a PostRevision for moderators."""
-    if not can_edit(editor, post):
+    """The author replaces their text; the earlier version is kept for moderators.
+
+    The new text is checked as a new post would be: words that would hold a
+    new post send this one back to the queue.
+    """
+    if not permissions.can_delete_own_post(editor, post):
         raise PermissionDenied("You can only edit your own posts.")
     first = is_first_post(post)
     draft = prepare(body, content_warning, title=title if first else None, needs_title=first)
+    screening = moderation.screen(editor, post.topic.board, draft, is_edit=True)
     with transaction():
         if not _claim_published(post):
             raise PermissionDenied("This post was removed, so it can no longer be edited.")
-        db.session.add(PostRevision(
-            post_id=post.id, title=post.topic.title if first else None,
-            body_source=post.body_source, body_html=post.body_html,
-            content_warning=post.content_warning,
-            created_at=post.edited_at or post.created_at,
-        ))
-        post.body_source, post.body_html = draft.body_source, draft.html
-        post.content_warning = draft.content_warning
-        post.edited_at = utcnow()
-        if first:
-            post.topic.title = draft.title
+        replace_text(post, draft, first)
+        if screening.hold:
+            change_status(post, PostStatus.PENDING)
+        moderation.raise_for_edited_post(post, post.topic.board_id, screening)
     return post
+
+
+def replace_text(post: Post, draft: Draft, first: bool) -> None:
+    keep_revision(post, first)
+    post.body_source, post.body_html = draft.body_source, draft.html
+    post.content_warning = draft.content_warning
+    post.edited_at = utcnow()
+    if first:
+        post.topic.title = draft.title
 
 
 def delete_post(user: User, post: Post) -> Post:
@@ -172,21 +270,24 @@ def delete_post(user: User, post: Post) -> Post:
     deletes something should not find it kept. Deleting twice (a double-click)
     changes nothing the second time.
     """
-    if not can_edit(user, post):
+    if not permissions.can_delete_own_post(user, post):
         raise PermissionDenied("You can only delete your own posts.")
     with transaction():
         if _claim_published(post):
-            post.status = PostStatus.DELETED
+            change_status(post, PostStatus.DELETED)
             post.deleted_at = utcnow()
-            post.body_source = ""
-            post.body_html = ""
-            post.content_warning = None
-            db.session.execute(sa.delete(PostRevision).where(PostRevision.post_id == post.id))
-            db.session.execute(
-                sa.update(Topic).where(Topic.id == post.topic_id)
-                .values(post_count=Topic.post_count - 1))
-            _bump_board(post.topic.board_id, posts=-1)
+            # A post moderators are looking at keeps its words until they decide
+            # (a harasser must not erase the evidence); moderation erases them then.
+            if not moderation.note_author_deleted(post, user):
+                erase_text(post)
     return post
+
+
+def erase_text(post: Post) -> None:
+    post.body_source = ""
+    post.body_html = ""
+    post.content_warning = None
+    db.session.execute(sa.delete(PostRevision).where(PostRevision.post_id == post.id))
 
 
 def create_board(slug: str, name: str, description: str = "", is_public: bool = True,

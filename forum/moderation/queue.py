@@ -1,0 +1,237 @@
+"""Reading the review queue: its pages, its numbers and one item's whole story.
+
+The queue is ordered by priority, then by how long an item has waited.
+Pages use a keyset on (priority, opened_at, id) over the ix_review_queue*
+indexes, so the first page and the hundredth cost the same, and each page
+costs a fixed number of queries whatever its length.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import permissions
+from ..extensions import db
+from ..http import MAX_ID
+from ..models import (
+    AuditEntry,
+    Post,
+    PostRevision,
+    PostStatus,
+    ReviewEvent,
+    ReviewItem,
+    ReviewKind,
+    ReviewReason,
+    ReviewStatus,
+    SiteText,
+    Topic,
+    User,
+    utcnow,
+)
+
+KIND_LABELS = {
+    ReviewKind.HELD_POST: "Held post",
+    ReviewKind.REPORTED_POST: "Reported post",
+    ReviewKind.FLAGGED_POST: "Flagged post",
+    ReviewKind.ACCOUNT: "Account to review",
+}
+
+
+def site_text(key: str) -> str:
+    return db.session.scalar(sa.select(SiteText.value).where(SiteText.key == key)) or ""
+
+
+# --- pages -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[ReviewItem]
+    next_cursor: str | None
+
+
+def _encode(item: ReviewItem) -> str:
+    raw = f"{item.priority}|{item.opened_at.isoformat()}|{item.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> tuple[int, datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        priority, stamp, item_id = raw.split("|")
+        at = datetime.fromisoformat(stamp)
+        at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+        priority_number, id_number = int(priority), int(item_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError):
+        return None
+    if not (0 <= priority_number <= 1000 and 0 < id_number <= MAX_ID):
+        return None
+    return priority_number, at, id_number
+
+
+def queue_page(viewer: User, per_page: int, *, kind: str | None = None,
+               board_id: int | None = None, after: str | None = None) -> QueuePage:
+    """Pending items this moderator may see: most urgent first, then oldest first."""
+    query = (sa.select(ReviewItem)
+             .where(ReviewItem.status == ReviewStatus.PENDING,
+                    permissions.review_board_filter(viewer))
+             .options(joinedload(ReviewItem.post).joinedload(Post.author),
+                      joinedload(ReviewItem.post).joinedload(Post.topic),
+                      joinedload(ReviewItem.account), joinedload(ReviewItem.board),
+                      joinedload(ReviewItem.claimed_by)))
+    if kind in KIND_LABELS:
+        query = query.where(ReviewItem.kind == kind)
+    if board_id:
+        query = query.where(ReviewItem.board_id == board_id)
+    if key := _decode(after):
+        priority, opened_at, item_id = key
+        # After (priority, opened_at, id) in "priority DESC, opened_at ASC, id ASC" order.
+        query = query.where(sa.or_(
+            ReviewItem.priority < priority,
+            sa.and_(ReviewItem.priority == priority, sa.or_(
+                ReviewItem.opened_at > opened_at,
+                sa.and_(ReviewItem.opened_at == opened_at, ReviewItem.id > item_id)))))
+    query = query.order_by(ReviewItem.priority.desc(), ReviewItem.opened_at, ReviewItem.id)
+    rows = list(db.session.scalars(query.limit(per_page + 1)).unique())
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
+    return QueuePage(rows, _encode(rows[-1]) if has_more and rows else None)
+
+
+# --- numbers at the top --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueNumbers:
+    waiting_by_kind: dict[str, int]
+    oldest_opened_at: datetime | None
+    median_decision_seconds: float | None
+    decisions_last_week: int
+    waiting_per_day: list[tuple[str, int]]  # (ISO day, items waiting at its end), 30 days
+
+    @property
+    def total_waiting(self) -> int:
+        return sum(self.waiting_by_kind.values())
+
+
+def _utc_day(column):
+    """An expression giving the UTC calendar day of a time column, as 'YYYY-MM-DD'."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
+    return sa.func.strftime("%Y-%m-%d", column)
+
+
+def queue_numbers(viewer: User, days: int = 30) -> QueueNumbers:
+    """Five aggregate queries, whatever the size of the queue."""
+    visible = permissions.review_board_filter(viewer)
+    pending = sa.and_(ReviewItem.status == ReviewStatus.PENDING, visible)
+    waiting = dict(db.session.execute(
+        sa.select(ReviewItem.kind, sa.func.count()).where(pending).group_by(ReviewItem.kind)
+    ).all())
+    oldest = db.session.scalar(sa.select(sa.func.min(ReviewItem.opened_at)).where(pending))
+
+    now = utcnow()
+    week_ago = now - timedelta(days=7)
+    durations = list(db.session.scalars(
+        sa.select(ReviewItem.decision_seconds)
+        .where(ReviewItem.decided_at >= week_ago, ReviewItem.decision_seconds.is_not(None),
+               visible)))
+    median = statistics.median(durations) if durations else None
+
+    # Items waiting at the end of each day: those waiting when the window opened,
+    # plus each day's arrivals, minus each day's decisions.
+    today = now.date()
+    first_day = today - timedelta(days=days - 1)
+    window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    baseline = db.session.scalar(sa.select(sa.func.count()).where(
+        visible, ReviewItem.opened_at < window_start,
+        sa.or_(ReviewItem.decided_at.is_(None), ReviewItem.decided_at >= window_start))) or 0
+    opened_day, decided_day = _utc_day(ReviewItem.opened_at), _utc_day(ReviewItem.decided_at)
+    arrivals = dict(db.session.execute(
+        sa.select(opened_day, sa.func.count())
+        .where(visible, ReviewItem.opened_at >= window_start).group_by(opened_day)).all())
+    decisions = dict(db.session.execute(
+        sa.select(decided_day, sa.func.count())
+        .where(visible, ReviewItem.decided_at >= window_start).group_by(decided_day)).all())
+    series, level = [], baseline
+    for offset in range(days):
+        day = (first_day + timedelta(days=offset)).isoformat()
+        level += arrivals.get(day, 0) - decisions.get(day, 0)
+        series.append((day, max(level, 0)))
+    return QueueNumbers({kind: waiting.get(kind, 0) for kind in KIND_LABELS}, oldest, median,
+                        len(durations), series)
+
+
+# --- one item --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Standing:
+    member: User
+    approved: int
+    rejected: int
+    published: int
+    earlier_actions: list[AuditEntry]
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    item: ReviewItem
+    reasons: list[ReviewReason]
+    events: list[ReviewEvent]
+    revisions: list[PostRevision]
+    standing: Standing | None
+
+
+def load_item(item_id: int) -> ReviewItem | None:
+    return db.session.scalar(
+        sa.select(ReviewItem).where(ReviewItem.id == item_id)
+        .options(joinedload(ReviewItem.post).joinedload(Post.topic).joinedload(Topic.board),
+                 joinedload(ReviewItem.post).joinedload(Post.author),
+                 joinedload(ReviewItem.account), joinedload(ReviewItem.claimed_by)))
+
+
+def item_detail(item: ReviewItem) -> ItemDetail:
+    reasons = list(db.session.scalars(
+        sa.select(ReviewReason).where(ReviewReason.item_id == item.id)
+        .options(selectinload(ReviewReason.reporter)).order_by(ReviewReason.id)))
+    events = list(db.session.scalars(
+        sa.select(ReviewEvent).where(ReviewEvent.item_id == item.id)
+        .options(selectinload(ReviewEvent.actor)).order_by(ReviewEvent.id)))
+    revisions = []
+    if item.post is not None:
+        revisions = list(db.session.scalars(
+            sa.select(PostRevision).where(PostRevision.post_id == item.post_id)
+            .order_by(PostRevision.id.desc())))
+    member = item.account if item.kind == ReviewKind.ACCOUNT else (
+        item.post.author if item.post is not None else None)
+    return ItemDetail(item, reasons, events, revisions,
+                      standing_of(member) if member is not None else None)
+
+
+def standing_of(member: User) -> Standing:
+    published = db.session.scalar(sa.select(sa.func.count()).where(
+        Post.author_id == member.id, Post.status == PostStatus.PUBLISHED)) or 0
+    earlier = list(db.session.scalars(
+        sa.select(AuditEntry).where(
+            AuditEntry.target_type == "review_item",
+            AuditEntry.target_id.in_(
+                sa.select(ReviewItem.id).outerjoin(Post, Post.id == ReviewItem.post_id)
+                .where(sa.or_(Post.author_id == member.id,
+                              ReviewItem.account_id == member.id))))
+        .order_by(AuditEntry.id.desc()).limit(10)))
+    return Standing(member, member.approved_post_count, member.rejected_post_count, published,
+                    earlier)
+
+
+def my_waiting_posts(member: User, topic_id: int) -> list[Post]:
+    """The member's own posts in a topic that wait for a moderator (only they see these)."""
+    return list(db.session.scalars(
+        sa.select(Post).where(Post.topic_id == topic_id, Post.author_id == member.id,
+                              Post.status == PostStatus.PENDING).order_by(Post.id).limit(20)))

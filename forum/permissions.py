@@ -1,0 +1,171 @@
+"""Who may do what: every rule written once, as a small readable predicate.
+
+Views, services and templates all ask these functions; none of them repeats a
+rule. Each takes the acting user first (an anonymous visitor is None or
+Flask-Login's AnonymousUserMixin) and the thing acted on second.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .extensions import db
+from .models import Board, BoardMode, BoardModerator, Post, PostStatus, ReviewItem, Topic, User
+
+# --- who someone is ------------------------------------------------------------
+
+
+def is_member(user) -> bool:
+    return user is not None and user.is_authenticated
+
+
+def is_admin(user) -> bool:
+    return is_member(user) and user.is_admin
+
+
+def is_staff(user) -> bool:
+    """A moderator of at least one board, or an admin."""
+    return is_member(user) and user.is_moderator
+
+
+def moderated_board_ids(user) -> frozenset[int]:
+    """The boards a moderator looks after (loaded once per request and kept on the user)."""
+    cached = getattr(user, "_moderated_board_ids", None)
+    if cached is None:
+        cached = frozenset(db.session.scalars(
+            sa.select(BoardModerator.board_id).where(BoardModerator.user_id == user.id)))
+        user._moderated_board_ids = cached
+    return cached
+
+
+def moderates_every_board(user) -> bool:
+    return is_admin(user) or (is_staff(user) and user.moderates_all_boards)
+
+
+def moderates(user, board_id: int | None) -> bool:
+    """May moderate this board = admin, or moderator of all boards, or of this one."""
+    if not is_staff(user):
+        return False
+    if moderates_every_board(user):
+        return True
+    return board_id is not None and board_id in moderated_board_ids(user)
+
+
+def is_trusted(user) -> bool:
+    """Trusted = staff, or a member with enough posts approved by moderators."""
+    return is_staff(user) or (
+        is_member(user)
+        and user.approved_post_count >= current_app.config["NEW_MEMBER_REVIEW_POSTS"])
+
+
+def may_act(user) -> bool:
+    """May write anything at all = verified, not suspended, not banned."""
+    return is_member(user) and user.is_verified and not user.is_suspended \
+        and not user.is_banned
+
+
+# --- reading -------------------------------------------------------------------
+
+
+def can_read_board(user, board: Board) -> bool:
+    return board.is_public or is_member(user)
+
+
+def can_see_topic(user, topic: Topic) -> bool:
+    """Published topics to their readers; a waiting one to its author and moderators."""
+    if not can_read_board(user, topic.board):
+        return False
+    if topic.status == PostStatus.PUBLISHED:
+        return True
+    if topic.status == PostStatus.PENDING and is_member(user) and topic.author_id == user.id:
+        return True
+    return moderates(user, topic.board_id)
+
+
+# --- writing -------------------------------------------------------------------
+
+
+def why_cannot_post_in(user, board: Board) -> str | None:
+    """None when the member may start a topic here; otherwise why not, in their words."""
+    if not is_member(user):
+        return "Please log in to post."
+    if not user.is_verified:
+        return "Please confirm your email address before posting."
+    if user.is_banned:
+        return "This account can no longer post."
+    if user.is_suspended:
+        return ("Your account is suspended until "
+                f"{user.suspended_until:%d %B %Y, %H:%M} UTC: you can read, but not post.")
+    if board.mode == BoardMode.LOCKED and not moderates(user, board.id):
+        return "This board is read-only."
+    return None
+
+
+def can_post_in(user, board: Board) -> bool:
+    return why_cannot_post_in(user, board) is None
+
+
+def why_cannot_reply(user, topic: Topic) -> str | None:
+    if (reason := why_cannot_post_in(user, topic.board)) is not None:
+        return reason
+    if topic.status != PostStatus.PUBLISHED:
+        return "This topic is not open for replies."
+    if topic.is_locked and not moderates(user, topic.board_id):
+        return "This topic is locked: it can be read but not replied to."
+    return None
+
+
+def can_reply(user, topic: Topic) -> bool:
+    return why_cannot_reply(user, topic) is None
+
+
+def can_edit_post(user, post: Post) -> bool:
+    """May edit a post = moderator of its board, or its author while it stands and
+    the topic is open (and they may post at all)."""
+    if moderates(user, post.topic.board_id):
+        return post.status in (PostStatus.PUBLISHED, PostStatus.PENDING, PostStatus.HIDDEN)
+    return (may_act(user) and post.author_id == user.id
+            and post.status == PostStatus.PUBLISHED and not post.topic.is_locked)
+
+
+def can_delete_own_post(user, post: Post) -> bool:
+    """May remove a post as its author = the same as editing it, as its author."""
+    return (may_act(user) and post.author_id == user.id
+            and post.status == PostStatus.PUBLISHED and not post.topic.is_locked)
+
+
+def can_report(user, post: Post) -> bool:
+    """May report = a verified member in good standing, about someone else's published post."""
+    return may_act(user) and post.author_id != user.id and post.status == PostStatus.PUBLISHED
+
+
+def can_see_history(user, post: Post) -> bool:
+    return moderates(user, post.topic.board_id)
+
+
+# --- moderating ----------------------------------------------------------------
+
+
+def can_review(user, item: ReviewItem) -> bool:
+    """May see and act on a review item = moderator of its board; account items
+    (no board) belong to admins and moderators of every board."""
+    if item.board_id is None:
+        return moderates_every_board(user)
+    return moderates(user, item.board_id)
+
+
+def can_suspend(user, member: User) -> bool:
+    """Moderators may suspend or ban members, never staff (admins may act on moderators)."""
+    if not is_staff(user) or member.id == user.id:
+        return False
+    if member.is_admin:
+        return False
+    return is_admin(user) or not member.is_moderator
+
+
+def review_board_filter(user):
+    """SQL condition limiting review items to those this user may see."""
+    if moderates_every_board(user):
+        return sa.true()
+    return ReviewItem.board_id.in_(sorted(moderated_board_ids(user)) or [-1])

@@ -1,0 +1,320 @@
+"""Admin settings: boards, members' roles, watched words and crisis phrases,
+reason templates, and the moderation hours text.
+
+Each write is one transaction that also adds its audit entry, so the audit log
+and the settings cannot disagree. Every function takes the acting admin first
+and refuses anyone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from ..content import clean_body, clean_single_line
+from ..extensions import db
+from ..models import (
+    Board,
+    BoardMode,
+    BoardModerator,
+    ReasonTemplate,
+    Role,
+    SiteText,
+    User,
+    WatchedPhrase,
+)
+from ..safety import CRISIS, WATCHED_ACTIONS, phrase_key
+from . import PermissionDenied, ServiceError, audit, transaction
+
+POSITION_MAX = 1000
+SLUG_MAX = 64
+PHRASE_MAX = 100
+MODERATION_HOURS_KEY = "moderation_hours"
+MODERATION_HOURS_MAX = 1000
+
+BOARD_FIELDS = ("slug", "name", "description", "is_public", "mode", "position")
+TEMPLATE_FIELDS = ("label", "text", "position")
+
+#: Every action name the admin pages write, for the audit page's suggestions.
+ADMIN_ACTIONS = (
+    "board.create", "board.update",
+    "member.role",
+    "watched_word.add", "watched_word.remove",
+    "crisis_phrase.add", "crisis_phrase.remove",
+    "reason_template.create", "reason_template.update", "reason_template.delete",
+    "moderation_hours.update",
+    "helpline.create", "helpline.update", "helpline.delete",
+)
+TARGET_TYPES = ("board", "user", "watched_phrase", "reason_template", "site_text", "helpline")
+
+
+def require_admin(actor: User) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_admin:
+        raise PermissionDenied("Only admins can change this.")
+
+
+def changes(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only the values that differ, for an update's audit entry."""
+    changed = [name for name in after if before.get(name) != after[name]]
+    return {name: before.get(name) for name in changed}, {name: after[name] for name in changed}
+
+
+def _text(value: str | None, field: str, limit: int, missing: str | None = None,
+          *, multiline: bool = False) -> str:
+    """Cleaned text, checked after cleaning (normalisation can lengthen it)."""
+    value = (clean_body(value or "").strip() if multiline
+             else clean_single_line(value or ""))
+    if missing and not value:
+        raise ServiceError(missing, field=field)
+    if len(value) > limit:
+        raise ServiceError(f"Keep this to {limit} characters or fewer (it has {len(value)}).",
+                           field=field)
+    return value
+
+
+def _position(position: int | None) -> int | None:
+    if position is not None and not 0 <= position <= POSITION_MAX:
+        raise ServiceError(f"Use a number from 0 to {POSITION_MAX}.", field="position")
+    return position
+
+
+def _next_position(column) -> int:
+    return (db.session.scalar(sa.select(sa.func.max(column))) or 0) + 1
+
+
+# --- boards ------------------------------------------------------------------
+
+def _board_slug(slug: str | None) -> str:
+    # The same rule as posting.create_board (and http.SlugConverter), plus its column's length.
+    slug = (slug or "").strip().lower()
+    if not slug or not all(char.isascii() and (char.isalnum() or char == "-") for char in slug):
+        raise ServiceError("A board's address uses lower-case letters, digits and dashes.",
+                           field="slug")
+    if len(slug) > SLUG_MAX:
+        raise ServiceError(f"Keep the address to {SLUG_MAX} characters or fewer.", field="slug")
+    return slug
+
+
+def save_board(actor: User, board: Board | None, slug: str | None, name: str,
+               description: str, is_public: bool, mode: str,
+               position: int | None = None) -> Board:
+    """Create a board (board=None) or change one. A board's slug is fixed once it
+    exists, since links to it are out in the world: pass None or the same slug."""
+    require_admin(actor)
+    if board is None:
+        slug = _board_slug(slug)
+    elif slug is not None and slug != board.slug:
+        raise ServiceError("A board's address can't be changed once it exists.", field="slug")
+    name = _text(name, "name", Board.__table__.c.name.type.length, "Give the board a name.")
+    description = _text(description, "description",
+                        Board.__table__.c.description.type.length)
+    if mode not in set(BoardMode):
+        raise ServiceError("Choose open, pre-moderated or locked.", field="mode")
+    position = _position(position)
+    try:
+        with transaction():
+            if board is None:
+                if db.session.scalar(sa.select(Board.id).where(Board.slug == slug)) is not None:
+                    raise ServiceError(f"A board with the address “{slug}” exists already.",
+                                       field="slug")
+                board = Board(slug=slug, position=_next_position(Board.position)
+                              if position is None else position)
+                db.session.add(board)
+                before = None
+            else:
+                before = audit.snapshot(board, *BOARD_FIELDS)
+                if position is not None:
+                    board.position = position
+            board.name, board.description = name, description
+            board.is_public, board.mode = bool(is_public), BoardMode(mode).value
+            db.session.flush()
+            after = audit.snapshot(board, *BOARD_FIELDS)
+            if before is None:
+                audit.record(actor, "board.create", "board", board.id, after=after)
+            elif before != after:
+                old, new = changes(before, after)
+                audit.record(actor, "board.update", "board", board.id, before=old, after=new)
+    except sa.exc.IntegrityError:
+        # Another admin created the same slug between our check and our insert.
+        raise ServiceError(f"A board with the address “{slug}” exists already.",
+                           field="slug") from None
+    return board
+
+
+# --- members -------------------------------------------------------------------
+
+def _role_snapshot(member: User, board_ids: Iterable[int]) -> dict:
+    return {"role": str(member.role), "moderates_all_boards": bool(member.moderates_all_boards),
+            "board_ids": sorted(board_ids)}
+
+
+def set_role(actor: User, member: User, role: str, moderates_all_boards: bool,
+             board_ids: Iterable[int]) -> User:
+    """Give a member a role and (for staff) the boards they moderate.
+
+    The board list replaces the member's current one. A plain member moderates
+    nothing, so their board list is emptied. An admin cannot demote themself,
+    which also means the site always keeps at least one admin.
+    """
+    require_admin(actor)
+    if role not in set(Role):
+        raise ServiceError("Choose member, moderator or admin.", field="role")
+    role = Role(role).value
+    if member.id == actor.id and role != Role.ADMIN:
+        raise ServiceError("You can't take away your own admin role. Ask another admin "
+                           "if you mean to step down.", field="role")
+    wanted = set() if role == Role.MEMBER else {int(board_id) for board_id in board_ids}
+    moderates_all_boards = bool(moderates_all_boards) and role != Role.MEMBER
+    with transaction():
+        if wanted:
+            known = set(db.session.scalars(sa.select(Board.id).where(Board.id.in_(wanted))))
+            if known != wanted:
+                raise ServiceError("One of those boards no longer exists. Please choose again.",
+                                   field="boards")
+        current = set(db.session.scalars(
+            sa.select(BoardModerator.board_id).where(BoardModerator.user_id == member.id)))
+        before = _role_snapshot(member, current)
+        if wanted != current:
+            db.session.execute(sa.delete(BoardModerator).where(
+                BoardModerator.user_id == member.id, BoardModerator.board_id.not_in(wanted)))
+            db.session.add_all(BoardModerator(user_id=member.id, board_id=board_id)
+                               for board_id in sorted(wanted - current))
+        member.role, member.moderates_all_boards = role, moderates_all_boards
+        after = _role_snapshot(member, wanted)
+        if after != before:
+            audit.record(actor, "member.role", "user", member.id, before=before, after=after)
+    # forum.permissions keeps the board list on the user object for the request.
+    member.__dict__.pop("_moderated_board_ids", None)
+    return member
+
+
+# --- watched words and crisis phrases -----------------------------------------
+
+def add_watched_phrase(actor: User, phrase: str, action: str) -> WatchedPhrase:
+    """Add to the watched list (block / hold / flag) or to the crisis list (crisis).
+
+    Phrases are compared by their words (forum.safety.phrase_key), so "Self-Harm"
+    and "self harm" are one phrase; a watched phrase has one action at a time.
+    """
+    require_admin(actor)
+    if action not in (*WATCHED_ACTIONS, CRISIS):
+        raise ServiceError("Choose block, hold or flag.", field="action")
+    phrase = _text(phrase, "phrase", PHRASE_MAX, "Enter a word or phrase.")
+    key = phrase_key(phrase)
+    if not key:
+        raise ServiceError("Use at least one letter or digit.", field="phrase")
+    if len(key) > WatchedPhrase.__table__.c.phrase_key.type.length:
+        raise ServiceError("This phrase is too long once its letters are normalised. "
+                           "Please shorten it.", field="phrase")
+    actions = WATCHED_ACTIONS if action in WATCHED_ACTIONS else (CRISIS,)
+    audit_action = "watched_word.add" if action in WATCHED_ACTIONS else "crisis_phrase.add"
+    try:
+        with transaction():
+            existing = db.session.scalar(sa.select(WatchedPhrase).where(
+                WatchedPhrase.phrase_key == key, WatchedPhrase.action.in_(actions)).limit(1))
+            if existing is not None:
+                raise ServiceError(_already_listed(existing), field="phrase")
+            row = WatchedPhrase(phrase=phrase, phrase_key=key, action=action)
+            db.session.add(row)
+            db.session.flush()
+            audit.record(actor, audit_action, "watched_phrase", row.id,
+                         after=audit.snapshot(row, "phrase", "phrase_key", "action"))
+    except sa.exc.IntegrityError:
+        # Another admin added it between our check and our insert.
+        raise ServiceError(f"“{phrase}” is already on the list.", field="phrase") from None
+    return row
+
+
+def _already_listed(existing: WatchedPhrase) -> str:
+    if existing.action == CRISIS:
+        return f"“{existing.phrase}” is already on the crisis list."
+    return (f"“{existing.phrase}” is already on the watched list, set to "
+            f"{existing.action}. Remove it first to change what it does.")
+
+
+def remove_watched_phrase(actor: User, row: WatchedPhrase) -> None:
+    require_admin(actor)
+    action = "crisis_phrase.remove" if row.action == CRISIS else "watched_word.remove"
+    with transaction():
+        audit.record(actor, action, "watched_phrase", row.id,
+                     before=audit.snapshot(row, "phrase", "phrase_key", "action"))
+        db.session.delete(row)
+
+
+def watched_phrases(*actions: str) -> list[WatchedPhrase]:
+    return list(db.session.scalars(
+        sa.select(WatchedPhrase).where(WatchedPhrase.action.in_(actions))
+        .order_by(WatchedPhrase.phrase_key, WatchedPhrase.id)))
+
+
+# --- reason templates ----------------------------------------------------------
+
+def save_reason_template(actor: User, template: ReasonTemplate | None, label: str, text: str,
+                         position: int | None = None) -> ReasonTemplate:
+    require_admin(actor)
+    columns = ReasonTemplate.__table__.c
+    label = _text(label, "label", columns.label.type.length, "Give the reason a short label.")
+    text = _text(text, "text", columns.text.type.length,
+                 "Write the reason as the member will read it.", multiline=True)
+    position = _position(position)
+    with transaction():
+        if template is None:
+            template = ReasonTemplate(position=_next_position(ReasonTemplate.position)
+                                      if position is None else position)
+            db.session.add(template)
+            before = None
+        else:
+            before = audit.snapshot(template, *TEMPLATE_FIELDS)
+            if position is not None:
+                template.position = position
+        template.label, template.text = label, text
+        db.session.flush()
+        after = audit.snapshot(template, *TEMPLATE_FIELDS)
+        if before is None:
+            audit.record(actor, "reason_template.create", "reason_template", template.id,
+                         after=after)
+        elif before != after:
+            old, new = changes(before, after)
+            audit.record(actor, "reason_template.update", "reason_template", template.id,
+                         before=old, after=new)
+    return template
+
+
+def delete_reason_template(actor: User, template: ReasonTemplate) -> None:
+    require_admin(actor)
+    with transaction():
+        audit.record(actor, "reason_template.delete", "reason_template", template.id,
+                     before=audit.snapshot(template, *TEMPLATE_FIELDS))
+        db.session.delete(template)
+
+
+def reason_templates() -> list[ReasonTemplate]:
+    return list(db.session.scalars(
+        sa.select(ReasonTemplate).order_by(ReasonTemplate.position, ReasonTemplate.id)))
+
+
+# --- moderation hours ------------------------------------------------------------
+
+def moderation_hours() -> str:
+    """What members whose post waits for review are told about moderators' hours."""
+    row = db.session.get(SiteText, MODERATION_HOURS_KEY)
+    return row.value if row is not None else ""
+
+
+def set_moderation_hours(actor: User, text: str) -> str:
+    """Empty text is allowed: members are then told nothing about hours."""
+    require_admin(actor)
+    text = _text(text, "text", MODERATION_HOURS_MAX, multiline=True)
+    with transaction():
+        row = db.session.get(SiteText, MODERATION_HOURS_KEY, with_for_update=True)
+        before = row.value if row is not None else ""
+        if row is None:
+            row = SiteText(key=MODERATION_HOURS_KEY, value=text)
+            db.session.add(row)
+        row.value = text
+        if text != before:
+            audit.record(actor, "moderation_hours.update", "site_text", None,
+                         before={"key": MODERATION_HOURS_KEY, "value": before},
+                         after={"key": MODERATION_HOURS_KEY, "value": text})
+    return text

@@ -1,0 +1,34 @@
+"""The audit log: every moderator and admin action, written in the same
+transaction as the action itself, so the log and the data cannot disagree.
+
+There is deliberately no function to change or remove an entry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..extensions import db
+from ..models import AuditEntry, User
+
+
+def snapshot(instance, *fields: str) -> dict[str, Any]:
+    """The named attributes of a model, as JSON-friendly values, for before/after."""
+    values = {}
+    for name in fields:
+        value = getattr(instance, name)
+        values[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return values
+
+
+def record(actor: User, action: str, target_type: str, target_id: int | None, *,
+           before: dict | None = None, after: dict | None = None, reason: str = "") -> None:
+    """Add an entry to the current transaction (the caller commits)."""
+    db.session.add(AuditEntry(
+        actor_id=actor.id, actor_name=actor.username, action=action,
+        target_type=target_type, target_id=target_id,
+        before=json.dumps(before or {}, ensure_ascii=False, sort_keys=True, default=str),
+        after=json.dumps(after or {}, ensure_ascii=False, sort_keys=True, default=str),
+        reason=reason[:1000],
+    ))
