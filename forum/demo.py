@@ -72,7 +72,6 @@ def fill_demo() -> list[tuple[str, str]]:
         # The demo's regulars have a history: their posts no longer wait for review.
         if username != "newcomer":
             user.approved_post_count = current_app.config["NEW_MEMBER_REVIEW_POSTS"]
-        user.moderates_all_boards = role == Role.MODERATOR
     db.session.commit()
     boards = {slug: posting.create_board(slug, name, description)
               for slug, name, description in BOARDS}

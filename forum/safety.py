@@ -67,7 +67,9 @@ def phrase_key(phrase: str) -> str:
 _EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 # 9 to 15 digits, optionally led by +, with spaces, dots, dashes or brackets between.
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[ .()-]{0,2}\d){8,14}(?![\w])")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Dates are taken out before looking for phone numbers: "2024-01-15 10:30" and
+# "15.01.2024 10:30" have as many digits as a phone number.
+_DATE = re.compile(r"(?<!\d)(?:\d{4}-\d{2}-\d{2}|\d{1,2}([./-])\d{1,2}\1\d{4})(?!\d)")
 _STREET = re.compile(
     r"\b\d{1,5}[A-Za-z]?,?[ \t]+(?:[A-Z][\w'’.-]{0,30}[ \t]+){1,3}"
     r"(?i:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|court|ct|close"
@@ -81,7 +83,7 @@ def personal_details(text: str) -> list[str]:
     found = []
     if _EMAIL.search(text):
         found.append("an email address")
-    if any(not _ISO_DATE.match(match.group().lstrip("+(")) for match in _PHONE.finditer(text)):
+    if _PHONE.search(_DATE.sub(" ", text)):
         found.append("a phone number")
     if _STREET.search(text) or _UK_POSTCODE.search(text):
         found.append("a street address")

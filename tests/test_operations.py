@@ -124,3 +124,16 @@ def test_postgres_urls_are_given_the_installed_driver(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/kindred")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/kindred"
+
+
+def test_a_moderator_made_on_the_command_line_moderates_every_board(runner, app, make):
+    board = make.board("grief")
+    result = runner.invoke(args=["forum", "create-user", "Morgan", "mo@example.org", "--role",
+                                 "moderator", "--password-stdin"],
+                           input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    client.post("/login", data={"login": "morgan", "password": "a long enough password"})
+    page = client.get(f"/review?board={board.id}")
+    assert page.status_code == 200
+    assert "Grief" in page.text  # offered as a filter: a board this moderator looks after

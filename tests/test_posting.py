@@ -284,3 +284,34 @@ def test_a_post_that_would_render_enormous_is_refused_with_its_text_kept(client,
     assert response.status_code == 400
     assert "too many links or too much formatting" in response.text
     assert flood.strip() in response.text
+
+
+def test_a_moderator_of_the_board_may_edit_a_post_and_the_edit_is_audited(client, make, auth,
+                                                                          app):
+    from forum.models import AuditEntry
+
+    board, elsewhere = make.board(), make.board("elsewhere")
+    author = make.user("river")
+    topic = make.topic(author, board, body="My words")
+    auth.login(make.user("outsider", role=Role.MODERATOR, moderates=(elsewhere,)))
+    assert client.get(f"/p/{topic.id}/edit").status_code == 403  # not their board
+    auth.logout()
+    auth.login(make.user("mod", role=Role.MODERATOR, moderates=(board,)))
+    page = client.get(f"/t/{topic.id}")
+    assert f'href="/p/{topic.id}/edit"' in page.text and "as moderator" in page.text
+    response = client.post(f"/p/{topic.id}/edit", data={
+        "title": "A topic", "body": "My words, minus a slur", "submit": "Save changes"})
+    assert response.status_code == 302
+    with app.app_context():
+        post = db.session.scalar(sa.select(Post))
+        assert post.body_source == "My words, minus a slur"
+        assert db.session.scalar(sa.select(PostRevision.body_source)) == "My words"
+        entry = db.session.scalar(sa.select(AuditEntry))
+        assert (entry.actor_name, entry.action, entry.target_id) == ("mod", "post.edit", post.id)
+    # The author's own edits are theirs, not moderator actions.
+    auth.logout()
+    auth.login(author)
+    client.post(f"/p/{topic.id}/edit", data={"title": "A topic", "body": "Mine again",
+                                             "submit": "Save changes"})
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 1

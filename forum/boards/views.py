@@ -22,8 +22,8 @@ from ..content import quote_markdown
 from ..extensions import db, limiter
 from ..forms import show_service_error
 from ..http import parse_id
-from ..moderation.queue import my_waiting_posts, site_text
 from ..models import Board, Post, PostRevision, PostStatus, Topic
+from ..moderation.queue import my_waiting_posts, site_text
 from ..page_cache import page_cache
 from ..services import PermissionDenied, ServiceError, posting
 from .forms import DeleteForm, EditForm, ReplyForm, TopicForm
@@ -211,6 +211,13 @@ def reply(topic_id: int):
                            preview_html=preview_html), status
 
 
+def _editable_post_or_403(post_id: int) -> Post:
+    post = _visible_post_or_404(post_id)
+    if post.status != PostStatus.PUBLISHED or not permissions.can_edit_post(current_user, post):
+        abort(403)
+    return post
+
+
 def _own_post_or_403(post_id: int) -> Post:
     post = _visible_post_or_404(post_id)
     if not permissions.can_delete_own_post(current_user, post):
@@ -222,7 +229,7 @@ def _own_post_or_403(post_id: int) -> Post:
 @access(VERIFIED)
 @limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
 def edit(post_id: int):
-    post = _own_post_or_403(post_id)
+    post = _editable_post_or_403(post_id)
     is_first = posting.is_first_post(post)
     form = EditForm()
     preview_html = None
@@ -235,14 +242,19 @@ def edit(post_id: int):
             preview_html = _preview(form)
         else:
             try:
-                posting.edit_post(current_user, post, form.body.data, form.content_warning.data,
-                                  title=form.title.data if is_first else None)
+                submission = posting.edit_post(current_user, post, form.body.data,
+                                               form.content_warning.data,
+                                               title=form.title.data if is_first else None)
             except PermissionDenied:
                 abort(403)
             except ServiceError as error:
                 show_service_error(form, error)
             else:
                 flash("Your changes are saved.", "success")
+                _after_posting(submission)
+                if submission.is_waiting:
+                    return redirect(url_for("boards.topic", topic_id=post.topic_id,
+                                            _anchor="waiting"))
                 return redirect(url_for("boards.permalink", post_id=post.id))
     status = 400 if form.errors else 200
     return render_template("boards/edit.html", post=post, form=form, is_first=is_first,

@@ -265,7 +265,10 @@ def reset_password(token: str, new_password: str) -> User | None:
 
 def create_user(username: str, email: str, password: str, role: str = Role.MEMBER,
                 verified: bool = True) -> User:
-    """For the CLI and the demo: an account made by an operator is trusted as verified."""
+    """For the CLI and the demo: an account made by an operator is trusted as verified.
+
+    A moderator made here moderates every board; admins can narrow that on the site.
+    """
     problem = username_problem(username)
     if problem:
         raise ServiceError(problem, field="username")
@@ -281,6 +284,7 @@ def create_user(username: str, email: str, password: str, role: str = Role.MEMBE
             username=normalise_username(username), username_key=username_key(username),
             email=checked_email(email), password_hash=password_hasher.hash(password),
             role=role, email_verified_at=utcnow() if verified else None,
+            moderates_all_boards=role == Role.MODERATOR,
         )
         db.session.add(user)
     return user

@@ -225,7 +225,11 @@ def _item_for_post(post: Post, board_id: int, kind: str) -> ReviewItem:
         return item
     try:
         with db.session.begin_nested():
-            return _new_item(kind, post_id=post.id, board_id=board_id, category="other")
+            item = _new_item(kind, post_id=post.id, board_id=board_id, category="other")
+            # No reason yet: the first reason added sets the category (as after _reopen),
+            # so a first report for spam is not filed as "something else".
+            item.priority = 0
+            return item
     except IntegrityError:  # another request made it a moment ago
         return db.session.scalar(query)
 
@@ -260,7 +264,7 @@ def _add_system_reasons(item: ReviewItem, reasons: list[tuple[str, str]]) -> Non
 
 def _event(item: ReviewItem, actor: User | None, action: str, note: str = "") -> None:
     db.session.add(ReviewEvent(item_id=item.id, actor_id=actor.id if actor else None,
-                               action=action, note=note[:1000]))
+                               action=action[:32], note=note[:1000]))
 
 
 def raise_account_review(member: User, detail: str) -> None:
@@ -333,6 +337,12 @@ class Action:
     post_from: frozenset[str] = frozenset()
     needs_reason: bool = False
     for_accounts: bool = False
+    #: How the item's history names it, when the label is too long for ReviewEvent.action.
+    history_label: str | None = None
+
+    @property
+    def in_history(self) -> str:
+        return self.history_label or self.label
 
 
 _WAITING = frozenset({PostStatus.PENDING})
@@ -350,7 +360,7 @@ ACTIONS: dict[str, Action] = {
     "delete": Action("Delete", ReviewStatus.REJECTED, _LIVE, needs_reason=True),
     "dismiss": Action("Dismiss the reports and keep the post", ReviewStatus.DISMISSED,
                       frozenset({PostStatus.PUBLISHED, PostStatus.HIDDEN, PostStatus.DELETED}),
-                      for_accounts=True),
+                      for_accounts=True, history_label="Dismiss the reports"),
     "lock": Action("Lock the topic", None, _ANY_POST),
     "unlock": Action("Unlock the topic", None, _ANY_POST),
     "move": Action("Move the topic", None, _ANY_POST),
@@ -449,7 +459,7 @@ def decide(moderator: User, item: ReviewItem, version: int, action_name: str, *,
             closes_as = ReviewStatus.REJECTED  # the account review is done
         if closes_as is not None:
             _close(item, moderator, closes_as)
-        _event(item, moderator, action.label, reason_words)
+        _event(item, moderator, action.in_history, reason_words)
         audit.record(moderator, f"review.{action_name}", "review_item", item.id,
                      before=before, after=_item_state(item), reason=reason_words)
     return Decision(item, message)

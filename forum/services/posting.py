@@ -18,7 +18,7 @@ from .. import permissions
 from ..content import clean_body, clean_single_line, render_post
 from ..extensions import db
 from ..models import Board, Post, PostRevision, PostStatus, Topic, User, utcnow
-from . import PermissionDenied, ServiceError, moderation, transaction
+from . import PermissionDenied, ServiceError, audit, moderation, transaction
 
 TITLE_MAX = 150
 BODY_MAX = 20_000
@@ -233,25 +233,32 @@ def keep_revision(post: Post, first: bool) -> None:
 
 
 def edit_post(editor: User, post: Post, body: str, content_warning: str | None = None,
-              title: str | None = None) -> Post:
-    """The author replaces their text; the earlier version is kept for moderators.
+              title: str | None = None) -> Submission:
+    """Replace a post's text; the earlier version is kept for moderators.
 
-    The new text is checked as a new post would be: words that would hold a
-    new post send this one back to the queue.
+    May edit = moderator of its board, or its author while the topic is open
+    (permissions.can_edit_post). An author's new text is checked as a new post
+    would be: words that would hold a new post send this one back to the queue.
+    A moderator's edit is written to the audit log.
     """
-    if not permissions.can_delete_own_post(editor, post):
+    if not permissions.can_edit_post(editor, post):
         raise PermissionDenied("You can only edit your own posts.")
     first = is_first_post(post)
     draft = prepare(body, content_warning, title=title if first else None, needs_title=first)
+    by_author = post.author_id == editor.id
     screening = moderation.screen(editor, post.topic.board, draft, is_edit=True)
     with transaction():
         if not _claim_published(post):
             raise PermissionDenied("This post was removed, so it can no longer be edited.")
+        before = audit.snapshot(post, "edited_at", "content_warning")
         replace_text(post, draft, first)
         if screening.hold:
             change_status(post, PostStatus.PENDING)
         moderation.raise_for_edited_post(post, post.topic.board_id, screening)
-    return post
+        if not by_author:
+            audit.record(editor, "post.edit", "post", post.id, before=before,
+                         after=audit.snapshot(post, "edited_at", "content_warning"))
+    return Submission(post.topic, post, screening)
 
 
 def replace_text(post: Post, draft: Draft, first: bool) -> None:
@@ -259,7 +266,7 @@ def replace_text(post: Post, draft: Draft, first: bool) -> None:
     post.body_source, post.body_html = draft.body_source, draft.html
     post.content_warning = draft.content_warning
     post.edited_at = utcnow()
-    if first:
+    if first and draft.title is not None:  # a moderator's edit of the text keeps the title
         post.topic.title = draft.title
 
 

@@ -25,6 +25,13 @@ REPLY = "Short walks at lunchtime helped me more than I expected."
 EDIT = "Edit: and getting outside before ten, even for five minutes."
 
 
+@pytest.fixture
+def app_config(app_config: dict) -> dict:
+    """This walk is about posting, quoting and editing, so the new member's posts go out
+    at once; waiting for review is walked in test_moderation.py."""
+    return {**app_config, "NEW_MEMBER_REVIEW_POSTS": 0}
+
+
 def heading(page: Page, name: str):
     return page.get_by_role("heading", level=1, name=name, exact=True)
 
