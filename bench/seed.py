@@ -3,7 +3,7 @@
 The rows are what the posting service would have written, only made in bulk:
 
 * the schema comes from the real migrations (flask_migrate.upgrade);
-* boards are made by forum.services.posting.create_board;
+* boards are made by forum.services.admin.create_board;
 * every post goes through forum.services.posting.prepare (clean_body, then
   forum.content.render_post for body_html), titles through clean_single_line;
 * ids follow time, as autoincrement would: topics in the order they were
@@ -471,7 +471,7 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
     from forum.content import clean_single_line
     from forum.extensions import db
     from forum.models import Board, Post, PostRevision, Role, Topic, User
-    from forum.services import accounts, posting
+    from forum.services import accounts, admin
 
     began = time.perf_counter()
     app = _app_for(url)
@@ -479,10 +479,10 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
         flask_migrate.upgrade(directory=str(REPO_ROOT / "migrations"))
         log(f"  migrations applied ({time.perf_counter() - began:.1f}s)")
 
-        boards = [posting.create_board(slug, name, description)
+        boards = [admin.create_board(slug, name, description)
                   for slug, name, description in BOARD_NAMES[:p.boards]]
         for extra in range(len(boards), p.boards):
-            boards.append(posting.create_board(f"board-{extra}", f"Board {extra}"))
+            boards.append(admin.create_board(f"board-{extra}", f"Board {extra}"))
         board_ids = [board.id for board in boards]
 
         # Members: one real password hash shared by all (hashing 3,000 would take minutes).

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from .extensions import db
 from .models import Board, Role, User
-from .services import ServiceError, accounts, posting
+from .services import ServiceError, accounts, admin
 
 forum_cli = AppGroup("forum", help="Manage Kindred: users, boards, demo content.")
 
@@ -49,7 +49,7 @@ def create_user_command(username: str, email: str, role: str, password_stdin: bo
 def create_board_command(slug: str, name: str, description: str, members_only: bool) -> None:
     """Create a topic board."""
     try:
-        board = posting.create_board(slug, name, description, is_public=not members_only)
+        board = admin.create_board(slug, name, description, is_public=not members_only)
     except ServiceError as error:
         _fail(error.message)
     click.echo(f"Created board {board.name!r} at /b/{board.slug}.")

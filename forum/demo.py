@@ -6,7 +6,7 @@ from flask import current_app
 
 from .extensions import db
 from .models import Role
-from .services import accounts, posting
+from .services import accounts, admin, posting
 
 DEMO_PASSWORD = "kindred-demo-password"
 
@@ -73,7 +73,7 @@ def fill_demo() -> list[tuple[str, str]]:
         if username != "newcomer":
             user.approved_post_count = current_app.config["NEW_MEMBER_REVIEW_POSTS"]
     db.session.commit()
-    boards = {slug: posting.create_board(slug, name, description)
+    boards = {slug: admin.create_board(slug, name, description)
               for slug, name, description in BOARDS}
     for slug, author, title, body, warning, replies in CONVERSATIONS:
         topic = posting.create_topic(users[author], boards[slug], title, body,

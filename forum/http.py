@@ -52,6 +52,6 @@ def parse_id(value: str | None) -> int | None:
 
 
 class SlugConverter(BaseConverter):
-    """Board slugs as forum.services.posting.create_board allows them; anything else is 404."""
+    """Board slugs as forum.services.admin allows them; anything else is 404."""
 
     regex = r"[a-z0-9-]{1,64}"

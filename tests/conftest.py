@@ -35,7 +35,7 @@ from forum.moderation_defaults import (
     DEFAULT_REASON_TEMPLATES,
 )
 from forum.safety import phrase_key
-from forum.services import accounts, helplines, posting
+from forum.services import accounts, admin, helplines, posting
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -192,7 +192,7 @@ class Factory:
 
     def board(self, slug: str = "general", name: str | None = None, *, is_public: bool = True):
         with self.app.test_request_context():
-            board = posting.create_board(slug, name or slug.title(), f"About {slug}",
+            board = admin.create_board(slug, name or slug.title(), f"About {slug}",
                                          is_public=is_public)
             return _detached(board)
 

@@ -170,7 +170,8 @@ def test_a_board_moderator_sees_and_acts_on_their_boards_items_only(scene, make,
                                                   "action": "approve"})
     assert response.status_code == 302
     assert post_status(app, theirs_post) == PostStatus.PENDING
-    assert count(app, AuditEntry, AuditEntry.target_id == theirs) == 0
+    assert count(app, AuditEntry, AuditEntry.target_type == "review_item",
+                 AuditEntry.target_id == theirs) == 0
 
     admin = new_client(app, make.user("root", role="admin"))
     everywhere = new_client(app, make.user("overseer", role="moderator", moderates_all=True))
@@ -510,7 +511,8 @@ def test_actions_that_touch_a_member_need_a_reason(scene, app, action):
     assert (item.status, item.version) == ("pending", version)
     user = detached(app, User, scene.newbie.id)
     assert user.suspended_until is None and user.banned_at is None
-    assert count(app, AuditEntry) == 0 and count(app, Notice) == 0
+    assert count(app, AuditEntry, AuditEntry.target_type == "review_item") == 0
+    assert count(app, Notice) == 0
 
 
 def _audit_case(name):
@@ -656,7 +658,7 @@ def test_an_action_on_an_item_that_moved_on_is_refused_with_the_fresh_state(scen
     assert "(General, locked)" in page and 'value="unlock"' in page  # the fresh state
     assert version_on(response) == seen_by_warden + 1
     assert post_status(app, post_id) == PostStatus.PUBLISHED
-    assert len(audit_entries(app, target_id=item_id)) == 1
+    assert len(audit_entries(app, target_type="review_item", target_id=item_id)) == 1
 
     # A decision then a late second one: the late one is refused, not applied twice.
     assert act(keeper, item_id, "hide", version=seen_by_warden + 1,
@@ -711,7 +713,7 @@ def test_two_moderators_acting_at_the_same_moment_apply_exactly_one_action(scene
         assert "Another moderator changed this item" in page_text(results[loser])
         winning_action = actions[list(browsers).index(winner)]
 
-        [entry] = audit_entries(app, target_id=item_id)
+        [entry] = audit_entries(app, target_type="review_item", target_id=item_id)
         assert (entry.actor_id, entry.action) == (ids[winner], f"review.{winning_action}")
         assert count(app, ReviewEvent, ReviewEvent.item_id == item_id,
                      ReviewEvent.actor_id.is_not(None)) == 1

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from forum import create_app
 from forum.config import load_or_create_secret_key
 from forum.extensions import db
-from forum.models import Board, Helpline, Post, ReviewItem, Role, Topic, User
+from forum.models import AuditEntry, Board, Helpline, Post, ReviewItem, Role, Topic, User
 
 
 def test_migrations_and_models_agree(app):
@@ -137,3 +137,12 @@ def test_a_moderator_made_on_the_command_line_moderates_every_board(runner, app,
     page = client.get(f"/review?board={board.id}")
     assert page.status_code == 200
     assert "Grief" in page.text  # offered as a filter: a board this moderator looks after
+
+
+def test_a_board_made_on_the_command_line_is_in_the_audit_log(runner, app):
+    result = runner.invoke(args=["forum", "create-board", "grief", "Grief", "Living with loss"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        entry = db.session.scalar(sa.select(AuditEntry))
+        assert (entry.action, entry.actor_id, entry.actor_name) == \
+            ("board.create", None, "(operator)")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import AuditEntry, User
 from ..services.accounts import username_key
-from ..services.admin import ADMIN_ACTIONS
+from ..services.admin import KNOWN_ACTIONS
 
 PER_PAGE = 50
 
@@ -47,7 +47,7 @@ def audit_entries(action: str = "", actor: str = "", target_type: str = "",
     """The audit log, newest first. `action` is a full action name or the start of
     one ("board." or "watched"); `actor` a username, compared as usernames are."""
     query = sa.select(AuditEntry)
-    if action in ADMIN_ACTIONS:
+    if action in KNOWN_ACTIONS:
         query = query.where(AuditEntry.action == action)  # on ix_audit_log_action
     elif action:
         query = query.where(AuditEntry.action.startswith(action, autoescape=True))

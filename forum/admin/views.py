@@ -301,5 +301,5 @@ def audit():
     return render_template("admin/audit.html", entries=entries, page=page, filters=filters,
                            target_id=target_id, link_args=link_args,
                            is_first_page=request.args.get("before") is None,
-                           known_actions=admin_service.ADMIN_ACTIONS,
+                           known_actions=admin_service.KNOWN_ACTIONS,
                            target_types=admin_service.TARGET_TYPES)

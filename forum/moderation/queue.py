@@ -30,7 +30,6 @@ from ..models import (
     ReviewKind,
     ReviewReason,
     ReviewStatus,
-    SiteText,
     Topic,
     User,
     utcnow,
@@ -42,10 +41,6 @@ KIND_LABELS = {
     ReviewKind.FLAGGED_POST: "Flagged post",
     ReviewKind.ACCOUNT: "Account to review",
 }
-
-
-def site_text(key: str) -> str:
-    return db.session.scalar(sa.select(SiteText.value).where(SiteText.key == key)) or ""
 
 
 # --- pages -------------------------------------------------------------------------

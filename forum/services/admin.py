@@ -25,7 +25,7 @@ from ..models import (
     WatchedPhrase,
 )
 from ..safety import CRISIS, WATCHED_ACTIONS, phrase_key
-from . import PermissionDenied, ServiceError, audit, transaction
+from . import PermissionDenied, ServiceError, audit, moderation, transaction
 
 POSITION_MAX = 1000
 SLUG_MAX = 64
@@ -46,7 +46,13 @@ ADMIN_ACTIONS = (
     "moderation_hours.update",
     "helpline.create", "helpline.update", "helpline.delete",
 )
-TARGET_TYPES = ("board", "user", "watched_phrase", "reason_template", "site_text", "helpline")
+#: What moderators' actions write (forum/services/moderation.py, posting.edit_post).
+MODERATOR_ACTIONS = (*(f"review.{name}" for name in moderation.ACTIONS),
+                     "review.claim", "review.release", "post.edit")
+#: Every action name in the log, offered as the audit page's filter.
+KNOWN_ACTIONS = ADMIN_ACTIONS + MODERATOR_ACTIONS
+TARGET_TYPES = ("board", "user", "watched_phrase", "reason_template", "site_text", "helpline",
+                "review_item", "post")
 
 
 def require_admin(actor: User) -> None:
@@ -86,7 +92,7 @@ def _next_position(column) -> int:
 # --- boards ------------------------------------------------------------------
 
 def _board_slug(slug: str | None) -> str:
-    # The same rule as posting.create_board (and http.SlugConverter), plus its column's length.
+    # The same rule as http.SlugConverter, plus the column's length.
     slug = (slug or "").strip().lower()
     if not slug or not all(char.isascii() and (char.isalnum() or char == "-") for char in slug):
         raise ServiceError("A board's address uses lower-case letters, digits and dashes.",
@@ -96,12 +102,24 @@ def _board_slug(slug: str | None) -> str:
     return slug
 
 
+def create_board(slug: str, name: str, description: str = "", is_public: bool = True,
+                 mode: str = BoardMode.OPEN, position: int | None = None) -> Board:
+    """An operator creates a board from the command line (or the demo, or a test);
+    the audit log names "the operator" as the one who did it."""
+    return _save_board(None, None, slug, name, description, is_public, mode, position)
+
+
 def save_board(actor: User, board: Board | None, slug: str | None, name: str,
                description: str, is_public: bool, mode: str,
                position: int | None = None) -> Board:
     """Create a board (board=None) or change one. A board's slug is fixed once it
     exists, since links to it are out in the world: pass None or the same slug."""
     require_admin(actor)
+    return _save_board(actor, board, slug, name, description, is_public, mode, position)
+
+
+def _save_board(actor: User | None, board: Board | None, slug: str | None, name: str,
+                description: str, is_public: bool, mode: str, position: int | None) -> Board:
     if board is None:
         slug = _board_slug(slug)
     elif slug is not None and slug != board.slug:

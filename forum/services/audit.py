@@ -22,11 +22,19 @@ def snapshot(instance, *fields: str) -> dict[str, Any]:
     return values
 
 
-def record(actor: User, action: str, target_type: str, target_id: int | None, *,
+#: Who the log names for changes made on the command line, outside the site.
+OPERATOR = "(operator)"
+
+
+def record(actor: User | None, action: str, target_type: str, target_id: int | None, *,
            before: dict | None = None, after: dict | None = None, reason: str = "") -> None:
-    """Add an entry to the current transaction (the caller commits)."""
+    """Add an entry to the current transaction (the caller commits).
+
+    `actor` is None for an operator's command-line change.
+    """
     db.session.add(AuditEntry(
-        actor_id=actor.id, actor_name=actor.username, action=action,
+        actor_id=actor.id if actor else None,
+        actor_name=actor.username if actor else OPERATOR, action=action,
         target_type=target_type, target_id=target_id,
         before=json.dumps(before or {}, ensure_ascii=False, sort_keys=True, default=str),
         after=json.dumps(after or {}, ensure_ascii=False, sort_keys=True, default=str),

@@ -303,6 +303,7 @@ def claim(moderator: User, item: ReviewItem) -> bool:
             .execution_options(synchronize_session=False)).rowcount == 1
         if taken:
             _event(item, moderator, "claimed")
+            audit.record(moderator, "review.claim", "review_item", item.id)
     db.session.refresh(item)
     return taken
 
@@ -317,6 +318,7 @@ def release(moderator: User, item: ReviewItem) -> None:
             .execution_options(synchronize_session=False)).rowcount
         if released:
             _event(item, moderator, "released")
+            audit.record(moderator, "review.release", "review_item", item.id)
     db.session.refresh(item)
 
 

@@ -295,21 +295,3 @@ def erase_text(post: Post) -> None:
     post.body_html = ""
     post.content_warning = None
     db.session.execute(sa.delete(PostRevision).where(PostRevision.post_id == post.id))
-
-
-def create_board(slug: str, name: str, description: str = "", is_public: bool = True,
-                 position: int | None = None) -> Board:
-    slug = slug.strip().lower()
-    if not slug or not all(char.isascii() and (char.isalnum() or char == "-") for char in slug):
-        raise ServiceError("A board's slug uses lower-case letters, digits and dashes.",
-                           field="slug")
-    with transaction():
-        if db.session.scalar(sa.select(Board.id).where(Board.slug == slug)) is not None:
-            raise ServiceError(f"A board with the slug {slug!r} exists already.", field="slug")
-        if position is None:
-            position = (db.session.scalar(sa.select(sa.func.max(Board.position))) or 0) + 1
-        board = Board(slug=slug, name=clean_single_line(name),
-                      description=clean_single_line(description), is_public=is_public,
-                      position=position)
-        db.session.add(board)
-    return board
