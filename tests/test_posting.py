@@ -293,13 +293,15 @@ def test_a_moderator_of_the_board_may_edit_a_post_and_the_edit_is_audited(client
     board, elsewhere = make.board(), make.board("elsewhere")
     author = make.user("river")
     topic = make.topic(author, board, body="My words")
+    with app.app_context():
+        post_id = db.session.scalar(sa.select(Post.id).where(Post.topic_id == topic.id))
     auth.login(make.user("outsider", role=Role.MODERATOR, moderates=(elsewhere,)))
-    assert client.get(f"/p/{topic.id}/edit").status_code == 403  # not their board
+    assert client.get(f"/p/{post_id}/edit").status_code == 403  # not their board
     auth.logout()
     auth.login(make.user("mod", role=Role.MODERATOR, moderates=(board,)))
     page = client.get(f"/t/{topic.id}")
-    assert f'href="/p/{topic.id}/edit"' in page.text and "as moderator" in page.text
-    response = client.post(f"/p/{topic.id}/edit", data={
+    assert f'href="/p/{post_id}/edit"' in page.text and "as moderator" in page.text
+    response = client.post(f"/p/{post_id}/edit", data={
         "title": "A topic", "body": "My words, minus a slur", "submit": "Save changes"})
     assert response.status_code == 302
     with app.app_context():
@@ -311,7 +313,7 @@ def test_a_moderator_of_the_board_may_edit_a_post_and_the_edit_is_audited(client
     # The author's own edits are theirs, not moderator actions.
     auth.logout()
     auth.login(author)
-    client.post(f"/p/{topic.id}/edit", data={"title": "A topic", "body": "Mine again",
+    client.post(f"/p/{post_id}/edit", data={"title": "A topic", "body": "Mine again",
                                              "submit": "Save changes"})
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
