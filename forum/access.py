@@ -12,6 +12,8 @@ from functools import wraps
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from . import permissions
+
 PUBLIC = "public"
 ANONYMOUS = "anonymous"  # pages that only make sense logged out (log in, register)
 MEMBER = "member"  # logged in, verified or not
@@ -40,9 +42,9 @@ def _allowed(level: str):
         flash("Please confirm your email address before posting. "
               "We can send the link again from your account page.", "warning")
         return redirect(url_for("auth.account"))
-    if level == MODERATOR and current_user.is_moderator:
+    if level == MODERATOR and permissions.is_staff(current_user):
         return None
-    if level == ADMIN and current_user.is_admin:
+    if level == ADMIN and permissions.is_admin(current_user):
         return None
     abort(403)
 

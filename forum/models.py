@@ -223,9 +223,6 @@ class Post(db.Model):
     def is_deleted(self) -> bool:
         return self.status == PostStatus.DELETED
 
-    @property
-    def is_published(self) -> bool:
-        return self.status == PostStatus.PUBLISHED
 
 
 class PostRevision(db.Model):
@@ -328,7 +325,7 @@ class ReviewItem(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
-# The queue's order, priority then age, with each filter in front; see queries.review_page.
+# The queue's order, priority then age, with each filter in front; see moderation.queue.queue_page.
 sa.Index("ix_review_queue", ReviewItem.status, ReviewItem.priority.desc(), ReviewItem.opened_at,
          ReviewItem.id)
 sa.Index("ix_review_queue_board", ReviewItem.status, ReviewItem.board_id,
@@ -343,10 +340,6 @@ class ReviewReason(db.Model):
     """Why an item is in the queue: a member's report or a check made on posting."""
 
     __tablename__ = "review_reasons"
-    __table_args__ = (
-        # One report per member per item: reporting twice does not add weight.
-        sa.UniqueConstraint("item_id", "reporter_id"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(

@@ -21,12 +21,13 @@ def is_member(user) -> bool:
 
 
 def is_admin(user) -> bool:
-    return is_member(user) and user.is_admin
+    return is_member(user) and user.is_admin and not user.is_banned
 
 
 def is_staff(user) -> bool:
-    """A moderator of at least one board, or an admin."""
-    return is_member(user) and user.is_moderator
+    """A moderator or an admin, in good standing (a suspended moderator does not moderate)."""
+    return is_member(user) and user.is_moderator and not user.is_suspended \
+        and not user.is_banned
 
 
 def moderated_board_ids(user) -> frozenset[int]:
@@ -102,10 +103,6 @@ def why_cannot_post_in(user, board: Board) -> str | None:
     return None
 
 
-def can_post_in(user, board: Board) -> bool:
-    return why_cannot_post_in(user, board) is None
-
-
 def why_cannot_reply(user, topic: Topic) -> str | None:
     if (reason := why_cannot_post_in(user, topic.board)) is not None:
         return reason
@@ -116,23 +113,27 @@ def why_cannot_reply(user, topic: Topic) -> str | None:
     return None
 
 
-def can_reply(user, topic: Topic) -> bool:
-    return why_cannot_reply(user, topic) is None
-
-
 def can_edit_post(user, post: Post) -> bool:
     """May edit a post = moderator of its board, or its author while it stands and
     the topic is open (and they may post at all)."""
+    if post.status != PostStatus.PUBLISHED:
+        return False  # a waiting or hidden post is edited from its review item
     if moderates(user, post.topic.board_id):
-        return post.status in (PostStatus.PUBLISHED, PostStatus.PENDING, PostStatus.HIDDEN)
-    return (may_act(user) and post.author_id == user.id
-            and post.status == PostStatus.PUBLISHED and not post.topic.is_locked)
+        return True
+    return may_act(user) and post.author_id == user.id and not post.topic.is_locked
 
 
 def can_delete_own_post(user, post: Post) -> bool:
     """May remove a post as its author = the same as editing it, as its author."""
     return (may_act(user) and post.author_id == user.id
             and post.status == PostStatus.PUBLISHED and not post.topic.is_locked)
+
+
+def can_withdraw(user, post: Post) -> bool:
+    """May withdraw = the author of a post that is waiting or was rejected (even while
+    suspended: taking back one's own words is always allowed)."""
+    return is_member(user) and post.author_id == user.id \
+        and post.status in (PostStatus.PENDING, PostStatus.REJECTED)
 
 
 def can_report(user, post: Post) -> bool:
@@ -148,11 +149,20 @@ def can_see_history(user, post: Post) -> bool:
 
 
 def can_review(user, item: ReviewItem) -> bool:
-    """May see and act on a review item = moderator of its board; account items
-    (no board) belong to admins and moderators of every board."""
+    """May see and act on a review item = moderator of its board, and not its subject
+    (nobody reviews reports about their own post or account, nor sees who made them);
+    account items (no board) belong to admins and moderators of every board."""
+    if not is_staff(user) or _is_subject(user, item):
+        return False
     if item.board_id is None:
         return moderates_every_board(user)
     return moderates(user, item.board_id)
+
+
+def _is_subject(user, item: ReviewItem) -> bool:
+    if item.account_id is not None:
+        return item.account_id == user.id
+    return item.post is not None and item.post.author_id == user.id
 
 
 def can_suspend(user, member: User) -> bool:
@@ -165,7 +175,12 @@ def can_suspend(user, member: User) -> bool:
 
 
 def review_board_filter(user):
-    """SQL condition limiting review items to those this user may see."""
+    """can_review, as SQL: the items this user may see."""
+    not_about_them = sa.and_(
+        sa.or_(ReviewItem.account_id.is_(None), ReviewItem.account_id != user.id),
+        sa.or_(ReviewItem.post_id.is_(None), ReviewItem.post_id.not_in(
+            sa.select(Post.id).where(Post.author_id == user.id))))
     if moderates_every_board(user):
-        return sa.true()
-    return ReviewItem.board_id.in_(sorted(moderated_board_ids(user)) or [-1])
+        return not_about_them
+    return sa.and_(ReviewItem.board_id.in_(sorted(moderated_board_ids(user)) or [-1]),
+                   not_about_them)

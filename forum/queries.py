@@ -118,7 +118,11 @@ _THREAD_LENGTH = sa.select(sa.func.count()).where(thread_filter(sa.bindparam("to
 
 # Only what the page shows: no Markdown source, no whole User rows.
 _THREAD_PAGE = (
-    sa.select(Post.id, Post.status, Post.author_id, Post.body_html, Post.content_warning,
+    sa.select(Post.id, Post.status, Post.author_id,
+              # Words kept for moderators behind a placeholder never leave the database here.
+              sa.case((Post.status == PostStatus.PUBLISHED, Post.body_html), else_="")
+              .label("body_html"),
+              Post.content_warning,
               Post.created_at, Post.edited_at, User.username.label("author_name"))
     .outerjoin(User, User.id == Post.author_id)
     .where(thread_filter(sa.bindparam("topic_id")))

@@ -119,7 +119,7 @@ class PhraseMatcher:
 
 @dataclass(frozen=True)
 class Assessment:
-    """What the checks found in one post; the posting service decides what it means."""
+    """What the checks found in one post; the moderation service decides what it means."""
 
     crisis: tuple[str, ...] = ()
     blocked: tuple[str, ...] = ()
@@ -127,15 +127,6 @@ class Assessment:
     flagged: tuple[str, ...] = ()
     personal: tuple[str, ...] = ()
     reasons: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def needs_review(self) -> bool:
-        return bool(self.crisis or self.held or self.flagged or self.personal)
-
-    @property
-    def must_hold(self) -> bool:
-        """Kept from other members until a moderator approves it."""
-        return bool(self.held or self.personal)
 
 
 def assess(text: str, phrases: Iterable[Phrase]) -> Assessment:
@@ -145,15 +136,17 @@ def assess(text: str, phrases: Iterable[Phrase]) -> Assessment:
         return tuple(sorted(match.phrase for match in matches if match.action == action))
 
     crisis, personal = matched(CRISIS), tuple(personal_details(text))
-    held, flagged = matched("hold"), matched("flag")
+    blocked, held, flagged = matched("block"), matched("hold"), matched("flag")
     reasons: list[tuple[str, str]] = []
     if crisis:
         reasons.append(("at_risk", "Crisis language: " + ", ".join(crisis)))
     if personal:
         reasons.append(("personal_details", "Looks like it shares " + ", ".join(personal)))
+    if blocked and crisis:
+        # Not refused (a member at risk is never turned away), but never published unseen.
+        reasons.append(("watched_word", "Blocked words, held because of crisis language: "
+                        + ", ".join(blocked)))
     if held or flagged:
         reasons.append(("watched_word", "Watched words: " + ", ".join(held + flagged)))
-    # A member who may be at risk is never turned away: their post goes to a moderator.
-    blocked = () if crisis else matched("block")
     return Assessment(crisis=crisis, blocked=blocked, held=held, flagged=flagged,
                       personal=personal, reasons=reasons)

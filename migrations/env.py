@@ -88,6 +88,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a SQLite table by copying it and dropping the old one.
+            # With foreign keys enforced, that DROP would run every ON DELETE rule of the
+            # tables pointing at it (SET NULL every post's author). The pragma only takes
+            # effect outside a transaction, so it is set before one begins.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -96,6 +104,13 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+        if sqlite:
+            problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if problems:
+                raise RuntimeError(f"the migration left rows pointing at nothing: {problems}")
 
 
 if context.is_offline_mode():

@@ -200,6 +200,10 @@ EXPECTED: dict[str, list[tuple]] = {
     # a rejected post's text goes back to its author only: not even admins read it here
     "moderation.returned_post": [
         (G, "rejected post",        LOGIN, 404,   200,   404,   404,   404,   404,   404)],
+    # only its author withdraws a waiting or returned post (its words are then erased)
+    "moderation.withdraw": [
+        (P, "rejected post",        LOGIN, 404,   NOTICES, 404, 404,   404,   404,   404),
+        (P, "waiting post",         LOGIN, 404,   404,   404,   404,   404,   404,   404)],
 
     # --- the review queue --------------------------------------------------------------
     "moderation.review_queue": [

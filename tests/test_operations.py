@@ -146,3 +146,41 @@ def test_a_board_made_on_the_command_line_is_in_the_audit_log(runner, app):
         entry = db.session.scalar(sa.select(AuditEntry))
         assert (entry.action, entry.actor_id, entry.actor_name) == \
             ("board.create", None, "(operator)")
+
+
+def test_upgrading_from_part_one_keeps_moderators_and_regular_members_as_they_were(tmp_path):
+    """Moderators keep moderating every board; members who had posted are trusted."""
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}"})
+    with app.app_context():
+        upgrade(revision="0001")
+        now = "2026-01-01 00:00:00"
+        for number, role in enumerate(("moderator", "member", "member"), start=1):
+            db.session.execute(sa.text(
+                "INSERT INTO users (id, username, username_key, email, password_hash, role, "
+                "session_token, created_at) VALUES (:id, :name, :name, :email, 'x', :role, "
+                ":token, :now)"), {"id": number, "name": f"user{number}", "role": role,
+                                   "email": f"u{number}@example.org", "token": f"t{number}",
+                                   "now": now})
+        db.session.execute(sa.text(
+            "INSERT INTO boards (id, slug, name, description, position, is_public, topic_count,"
+            " post_count, created_at) VALUES (1, 'b', 'B', '', 0, 1, 1, 1, :now)"), {"now": now})
+        db.session.execute(sa.text(
+            "INSERT INTO topics (id, board_id, author_id, title, is_pinned, is_locked, "
+            "post_count, created_at, last_post_at, revision) "
+            "VALUES (1, 1, 2, 'T', 0, 0, 1, :now, :now, 0)"), {"now": now})
+        db.session.execute(sa.text(
+            "INSERT INTO posts (id, topic_id, author_id, status, body_source, body_html, "
+            "created_at) VALUES (1, 1, 2, 'published', 'Hi', '<p>Hi</p>', :now)"), {"now": now})
+        db.session.commit()
+        upgrade()
+        users = {user.username: user for user in db.session.scalars(sa.select(User))}
+        assert users["user1"].moderates_all_boards
+        assert users["user2"].approved_post_count == 3  # posted before: trusted as before
+        assert users["user3"].approved_post_count == 0
+        assert db.session.scalar(sa.select(Topic.status)) == "published"
+        # Rebuilding tables on SQLite must not have run their ON DELETE rules.
+        assert db.session.scalar(sa.select(Post.author_id)) == 2
+        db.engine.dispose()

@@ -13,6 +13,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from .. import safety
 from ..forms import readable_text
+from ..http import parse_id
 from ..services.moderation import REASON_MAX, REPORT_NOTE_MAX, SUSPENSION_DAYS
 from ..services.posting import BODY_MAX
 
@@ -38,10 +39,9 @@ class ReportForm(FlaskForm):
 
 
 def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    """An id or a number of days from a form; anything else (too big for the database,
+    not a number) is None, which the service refuses beside the field."""
+    return value if isinstance(value, int) else parse_id(value)
 
 
 class ReasonFields(FlaskForm):

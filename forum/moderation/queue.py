@@ -146,7 +146,7 @@ def queue_numbers(viewer: User, days: int = 30) -> QueueNumbers:
     # index instead of visiting every pending row; the groups are added up here.
     grouping = [ReviewItem.kind]
     if not permissions.moderates_every_board(viewer):
-        grouping.append(ReviewItem.board_id)
+        grouping.insert(0, ReviewItem.board_id)  # board first, as in the index
     waiting: dict[str, int] = {}
     oldest = None
     for kind, count, first in db.session.execute(

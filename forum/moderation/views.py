@@ -13,12 +13,15 @@ from ..extensions import db
 from ..forms import show_service_error
 from ..http import parse_id
 from ..models import Board, Notice, Post, PostStatus, ReasonTemplate, ReviewItem, utcnow
-from ..services import PermissionDenied, ServiceError, moderation
+from ..services import PermissionDenied, ServiceError, moderation, posting
 from ..services import notices as notice_service
 from . import queue
 from .forms import ActionForm, BulkForm, PlainForm, ReportForm
 
 bp = Blueprint("moderation", __name__)
+
+#: Each item of a bulk action is its own transaction; a page or two at a time.
+BULK_MAX = 100
 
 
 def _reason_choices() -> list[tuple]:
@@ -57,7 +60,12 @@ def bulk():
     form = BulkForm()
     form.template.choices = _reason_choices()
     if not form.validate_on_submit():
-        abort(400)
+        problems = [message for messages in form.errors.values() for message in messages]
+        flash(f"Nothing was changed: {' '.join(problems)}", "error")
+        return redirect(url_for("moderation.review_queue"))
+    if len(form.selected.data or []) > BULK_MAX:
+        flash(f"Select up to {BULK_MAX} items at a time.", "error")
+        return redirect(url_for("moderation.review_queue"))
     selection = []
     for value in form.selected.data or []:
         item_id, _, version = value.partition(":")
@@ -226,6 +234,23 @@ def notices():
 @bp.app_template_global()
 def unread_notice_count() -> int:
     return notice_service.unread_count(current_user) if current_user.is_authenticated else 0
+
+
+@bp.route("/p/<int:post_id>/withdraw", methods=["POST"])
+@access(MEMBER)
+def withdraw(post_id: int):
+    """The author takes back a waiting or returned post; its words are erased."""
+    post = db.get_or_404(Post, post_id)
+    if post.author_id != current_user.id:
+        abort(404)
+    if not permissions.can_withdraw(current_user, post):
+        abort(403, "Only a post that is waiting for a moderator, or was returned to you, "
+                   "can be withdrawn.")
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    posting.withdraw_post(current_user, post)
+    flash("Your post was withdrawn and its words deleted.", "success")
+    return redirect(url_for("moderation.notices"))
 
 
 @bp.route("/p/<int:post_id>/returned")

@@ -25,6 +25,7 @@ from ..content import clean_body, clean_single_line
 from ..extensions import db
 from ..models import (
     Board,
+    BoardMode,
     Post,
     PostStatus,
     ReasonTemplate,
@@ -83,7 +84,7 @@ def screen(author: User, board: Board, draft, is_edit: bool = False) -> Screenin
     text = "\n".join(part for part in (draft.title, draft.content_warning, draft.body_source)
                      if part)
     found = safety.assess(text, load_phrases())
-    if found.blocked:
+    if found.blocked and not found.crisis:
         words = ", ".join(f"“{word}”" for word in found.blocked)
         raise ServiceError(
             f"Your post includes {words}, which this forum does not allow. "
@@ -94,16 +95,19 @@ def screen(author: User, board: Board, draft, is_edit: bool = False) -> Screenin
         hold = "personal_details"
         message = ("To protect your privacy, a moderator will look at your post before others "
                    f"see it: it seems to include {' and '.join(found.personal)}.")
-    elif found.held:
+    elif found.held or found.blocked:
         hold = "watched_word"
         message = "A moderator will look at your post before others see it."
-    if board.mode == "premoderated":
+    if board.mode == BoardMode.PREMODERATED:
         hold = hold or "premoderated"
         reasons.append(("premoderated", f"Every post in {board.name} is reviewed"))
-    if not is_edit and not permissions.is_trusted(author):
+    # Until they are trusted, a member's edits wait too: otherwise an approved post
+    # could be rewritten into anything.
+    if not permissions.is_trusted(author):
         hold = hold or "new_member"
         count = current_app.config["NEW_MEMBER_REVIEW_POSTS"]
-        reasons.append(("new_member", f"One of a new member's first {count} posts"))
+        reasons.append(("new_member", "An edit by a member who is not yet trusted" if is_edit
+                        else f"One of a new member's first {count} posts"))
     if hold and message is None:
         message = ("Welcome! A moderator looks at new members' first posts before others "
                    "see them." if hold == "new_member"
@@ -139,15 +143,53 @@ def raise_for_edited_post(post: Post, board_id: int, screening: Screening) -> No
            "; ".join(detail for _, detail in screening.reasons))
 
 
+def _pending_item_locked(post: Post) -> ReviewItem | None:
+    return db.session.scalar(sa.select(ReviewItem).where(
+        ReviewItem.post_id == post.id, ReviewItem.status == ReviewStatus.PENDING)
+        .with_for_update())
+
+
 def note_author_deleted(post: Post, author: User) -> bool:
     """The author deleted a post under review: True if its words must be kept for now."""
-    item = db.session.scalar(sa.select(ReviewItem).where(
-        ReviewItem.post_id == post.id, ReviewItem.status == ReviewStatus.PENDING))
+    item = _pending_item_locked(post)
     if item is None:
         return False
-    item.version += 1
-    _event(item, author, "deleted by its author", "The words are kept until this is decided.")
+    _moved_on(item, author, "deleted by its author", "The words are kept until this is decided.")
     return True
+
+
+def note_author_withdrew(post: Post, author: User) -> bool:
+    """The author withdrew a waiting post: True if its words must be kept for now.
+
+    A post held only by the posting checks leaves the queue with it; one about a
+    member at risk, or that others reported, stays for a moderator to see.
+    """
+    item = _pending_item_locked(post)
+    if item is None:
+        return False
+    if item.category == "at_risk" or item.report_count:
+        _moved_on(item, author, "withdrawn by its author",
+                  "The words are kept until this is decided.")
+        return True
+    _moved_on(item, author, "withdrawn by its author")
+    item.status = ReviewStatus.DISMISSED
+    item.decided_at = utcnow()
+    item.claimed_by_id = item.claimed_at = None
+    return False
+
+
+def note_author_edited(post: Post, author: User) -> None:
+    """The author changed a post under review: a moderator's pending action on the old
+    words must not apply to the new ones, so the item moves on to a new version."""
+    item = _pending_item_locked(post)
+    if item is not None:
+        _moved_on(item, author, "edited by its author")
+
+
+def _moved_on(item: ReviewItem, actor: User | None, action: str, note: str = "") -> None:
+    item.version = ReviewItem.version + 1  # in SQL, on the locked row
+    _event(item, actor, action, note)
+    db.session.flush()
 
 
 # --- reports -----------------------------------------------------------------------
@@ -164,27 +206,26 @@ def report(reporter: User, post: Post, category: str, note: str = "") -> ReviewI
                            field="note")
     if category == "other" and not note:
         raise ServiceError("Tell the moderators what is wrong, in a few words.", field="note")
-    already = ServiceError("You have already reported this post. Thank you: a moderator "
-                           "will look at it.")
-    try:
-        with transaction():
-            item = _item_for_post(post, post.topic.board_id, ReviewKind.REPORTED_POST)
-            if db.session.scalar(sa.select(ReviewReason.id).where(
-                    ReviewReason.item_id == item.id, ReviewReason.reporter_id == reporter.id)):
-                raise already
-            if item.status != ReviewStatus.PENDING:
-                _reopen(item, ReviewKind.REPORTED_POST)
-            db.session.add(ReviewReason(
-                item_id=item.id, category=category, detail=note, reporter_id=reporter.id,
-                reporter_trusted=permissions.is_trusted(reporter)))
-            item.report_count += 1
-            _raise_priority(item, category)
-            item.version += 1
-            _event(item, None, "reported", safety.label_of(category))
-            db.session.flush()
-            _hide_if_reported_enough(item, post)
-    except IntegrityError:  # the same member's second click, racing the first
-        raise already from None
+    with transaction():
+        # The item's row is locked from here on, so two reports cannot race.
+        item = _item_for_post(post, post.topic.board_id, ReviewKind.REPORTED_POST)
+        if item.status == ReviewStatus.PENDING and db.session.scalar(
+                sa.select(ReviewReason.id).where(
+                    ReviewReason.item_id == item.id, ReviewReason.reporter_id == reporter.id,
+                    ReviewReason.created_at >= item.opened_at)):
+            raise ServiceError("You have already reported this post. Thank you: a moderator "
+                               "will look at it.")
+        if item.status != ReviewStatus.PENDING:
+            _reopen(item, ReviewKind.REPORTED_POST)
+        db.session.add(ReviewReason(
+            item_id=item.id, category=category, detail=note, reporter_id=reporter.id,
+            reporter_trusted=permissions.is_trusted(reporter)))
+        item.report_count += 1
+        _raise_priority(item, category)
+        item.version += 1
+        _event(item, None, "reported", safety.label_of(category))
+        db.session.flush()
+        _hide_if_reported_enough(item, post)
     return item
 
 
@@ -195,7 +236,7 @@ def _hide_if_reported_enough(item: ReviewItem, post: Post) -> None:
         ReviewReason.item_id == item.id, ReviewReason.reporter_id.is_not(None),
         ReviewReason.reporter_trusted.is_(True), ReviewReason.created_at >= item.opened_at))
     threshold = current_app.config["REPORTS_TO_HIDE"]
-    if trusted_reporters >= threshold and posting.claim(post, PostStatus.PUBLISHED):
+    if trusted_reporters >= threshold and posting.lock_if_status(post, PostStatus.PUBLISHED):
         posting.change_status(post, PostStatus.HIDDEN)
         item.hidden_by_reports = True
         _event(item, None, "hidden by reports",
@@ -527,19 +568,31 @@ def _apply(moderator: User, item: ReviewItem, name: str, reason: str, *, draft,
                                         "can see it now.", reason), link)
         return "Approved: the post is visible to everyone."
     if name == "reject":
-        _set_post_status(post, PostStatus.PENDING, PostStatus.REJECTED)
         author = post.author
+        if posting.has_earlier_version(post):
+            # A published post edited into the queue: the edit is turned down, and the
+            # post goes back to what everyone saw before, replies and all.
+            turned_down = posting.restore_earlier_version(post)
+            _set_post_status(post, PostStatus.PENDING, PostStatus.PUBLISHED)
+            summary = "Rejected the edit: the post is back as it was before."
+            text = (f"A moderator did not accept your edit of your post {where}, so it is "
+                    "back as it was before. Only you can see this message. The text of your "
+                    f"edit, for you to change and try again:\n\n{turned_down}")
+            link = url_for("boards.permalink", post_id=post.id)
+        else:
+            _set_post_status(post, PostStatus.PENDING, PostStatus.REJECTED)
+            summary = "Rejected: the author was told why and has their text back."
+            text = (f"A moderator did not publish your post {where}. Only you can see this "
+                    "message. Your text is kept for you at the link below, so you can "
+                    "change it and post again.")
+            link = url_for("moderation.returned_post", post_id=post.id)
         if author is not None:
             author.rejected_post_count += 1
             notices.notify(author, "rejected", "Your post was not published",
-                           _with_reason(f"A moderator did not publish your post {where}. "
-                                        "Only you can see this message. Your text is kept "
-                                        "for you at the link below, so you can change it and "
-                                        "post again.", reason),
-                           url_for("moderation.returned_post", post_id=post.id))
-            if author.rejected_post_count == REJECTIONS_FOR_ACCOUNT_REVIEW:
-                raise_account_review(author, f"{REJECTIONS_FOR_ACCOUNT_REVIEW} posts rejected")
-        return "Rejected: the author was told why and has their text back."
+                           _with_reason(text, reason), link)
+            if author.rejected_post_count >= REJECTIONS_FOR_ACCOUNT_REVIEW:
+                raise_account_review(author, f"{author.rejected_post_count} posts rejected")
+        return summary
     if name == "hide":
         _set_post_status(post, post.status, PostStatus.HIDDEN)
         if post.author is not None:
@@ -556,7 +609,7 @@ def _apply(moderator: User, item: ReviewItem, name: str, reason: str, *, draft,
 
 
 def _set_post_status(post: Post, expected: str, new_status: str) -> None:
-    if not posting.claim(post, expected):
+    if not posting.lock_if_status(post, expected):
         raise StaleItem("The post changed while you were looking at it (its author may have "
                         "edited or deleted it), so your action was not applied.")
     posting.change_status(post, new_status)

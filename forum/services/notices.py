@@ -30,12 +30,16 @@ def notify(user: User, kind: str, subject: str, message: str, link: str = "") ->
 
 @sa.event.listens_for(Session, "after_commit")
 def _send_committed_notice_mail(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint was released; the commit is to come
+        return
     for message in session.info.pop(_PENDING_MAIL, []):
         mail.deliver_after_response(message)
 
 
 @sa.event.listens_for(Session, "after_rollback")
 def _drop_rolled_back_notice_mail(session: Session) -> None:
+    if session.in_nested_transaction():  # only a savepoint rolled back
+        return
     session.info.pop(_PENDING_MAIL, None)
 
 

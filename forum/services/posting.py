@@ -136,14 +136,19 @@ def _count_published_reply(topic_id: int, board_id: int, delta: int, at=None) ->
         _bump_board(board_id, posts=delta, at=at)
 
 
-#: A topic is listed while its first post is published, or deleted by its author.
-_TOPIC_STATUS_FOR_FIRST_POST = {PostStatus.DELETED: PostStatus.PUBLISHED}
+def _topic_status(first_post_status: str, topic_was_listed: bool) -> str:
+    """A topic is listed while its first post is published. A listed topic whose first
+    post is deleted (by its author or a moderator) stays, with a placeholder, so its
+    replies still read; one that never went out (withdrawn while waiting) does not."""
+    if topic_was_listed and first_post_status in (PostStatus.DELETED, PostStatus.REMOVED):
+        return PostStatus.PUBLISHED
+    return first_post_status
 
 
 def change_status(post: Post, new_status: str) -> None:
     """Move a post to a new status, keeping every counter and its topic's status right.
 
-    Call inside a transaction, with the post's row current (see _claim).
+    Call inside a transaction, with the post's row current (see lock_if_status).
     """
     old_status = post.status
     if old_status == new_status:
@@ -162,7 +167,7 @@ def change_status(post: Post, new_status: str) -> None:
     db.session.flush()
     db.session.refresh(topic)
     topic_was_listed = topic.status == PostStatus.PUBLISHED
-    topic.status = _TOPIC_STATUS_FOR_FIRST_POST.get(new_status, new_status)
+    topic.status = _topic_status(new_status, topic_was_listed)
     topic_listed = topic.status == PostStatus.PUBLISHED
     if was_counted != counted:
         topic.post_count += 1 if counted else -1
@@ -179,6 +184,9 @@ def change_status(post: Post, new_status: str) -> None:
 
 def move_topic(topic: Topic, target: Board) -> None:
     """Within a moderator's transaction: the topic and its counts go to another board."""
+    # Counts as they are now, with the row locked: a reply posted since the page was
+    # loaded must move with the topic.
+    db.session.refresh(topic, with_for_update=True)
     if topic.status == PostStatus.PUBLISHED:
         _bump_board(topic.board_id, topics=-1, posts=-topic.post_count)
         _bump_board(target.id, topics=1, posts=topic.post_count)
@@ -202,7 +210,7 @@ def is_first_post(post: Post) -> bool:
     return first_id == post.id
 
 
-def claim(post: Post, *statuses: str) -> bool:
+def lock_if_status(post: Post, *statuses: str) -> bool:
     """Take the post's row for this transaction if its status is one of `statuses`;
     reload it if so.
 
@@ -219,7 +227,7 @@ def claim(post: Post, *statuses: str) -> bool:
 
 
 def _claim_published(post: Post) -> bool:
-    return claim(post, PostStatus.PUBLISHED)
+    return lock_if_status(post, PostStatus.PUBLISHED)
 
 
 def keep_revision(post: Post, first: bool) -> None:
@@ -252,6 +260,8 @@ def edit_post(editor: User, post: Post, body: str, content_warning: str | None =
             raise PermissionDenied("This post was removed, so it can no longer be edited.")
         before = audit.snapshot(post, "edited_at", "content_warning")
         replace_text(post, draft, first)
+        if by_author:
+            moderation.note_author_edited(post, editor)
         if screening.hold:
             change_status(post, PostStatus.PENDING)
         moderation.raise_for_edited_post(post, post.topic.board_id, screening)
@@ -259,6 +269,26 @@ def edit_post(editor: User, post: Post, body: str, content_warning: str | None =
             audit.record(editor, "post.edit", "post", post.id, before=before,
                          after=audit.snapshot(post, "edited_at", "content_warning"))
     return Submission(post.topic, post, screening)
+
+
+def has_earlier_version(post: Post) -> bool:
+    return db.session.scalar(sa.select(PostRevision.id).where(PostRevision.post_id == post.id)
+                             .limit(1)) is not None
+
+
+def restore_earlier_version(post: Post) -> str:
+    """Put back the post's latest earlier version (a turned-down edit); return the
+    text that is taken out, for its author."""
+    revision = db.session.scalar(sa.select(PostRevision).where(PostRevision.post_id == post.id)
+                                 .order_by(PostRevision.id.desc()).limit(1))
+    turned_down = post.body_source
+    post.body_source, post.body_html = revision.body_source, revision.body_html
+    post.content_warning = revision.content_warning
+    if revision.title is not None:
+        post.topic.title = revision.title
+    post.edited_at = revision.created_at if revision.created_at != post.created_at else None
+    db.session.delete(revision)
+    return turned_down
 
 
 def replace_text(post: Post, draft: Draft, first: bool) -> None:
@@ -286,6 +316,20 @@ def delete_post(user: User, post: Post) -> Post:
             # A post moderators are looking at keeps its words until they decide
             # (a harasser must not erase the evidence); moderation erases them then.
             if not moderation.note_author_deleted(post, user):
+                erase_text(post)
+    return post
+
+
+def withdraw_post(user: User, post: Post) -> Post:
+    """The author takes back a post that is waiting or was rejected; its words are erased
+    (unless moderators are looking at it for a member's safety or for reports)."""
+    if not permissions.can_withdraw(user, post):
+        raise PermissionDenied("You can only withdraw your own waiting or returned posts.")
+    with transaction():
+        if lock_if_status(post, PostStatus.PENDING, PostStatus.REJECTED):
+            change_status(post, PostStatus.DELETED)
+            post.deleted_at = utcnow()
+            if not moderation.note_author_withdrew(post, user):
                 erase_text(post)
     return post
 

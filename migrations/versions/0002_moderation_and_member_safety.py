@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+from flask import current_app
 
 # The starting lists; admins edit them on the site.
 from forum.moderation_defaults import (
@@ -153,8 +154,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['review_items.id'], name=op.f('fk_review_reasons_item_id_review_items'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['reporter_id'], ['users.id'], name=op.f('fk_review_reasons_reporter_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_reasons')),
-    sa.UniqueConstraint('item_id', 'reporter_id', name=op.f('uq_review_reasons_item_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_reasons'))
     )
     with op.batch_alter_table('review_reasons', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_review_reasons_item_id'), ['item_id'], unique=False)
@@ -185,12 +185,17 @@ def upgrade():
 
     # ### end Alembic commands ###
 
-    # Members who already posted keep posting freely: each published post counts as approved.
-    op.execute("""
+    # Moderators from before boards had moderators keep moderating every board.
+    op.execute("UPDATE users SET moderates_all_boards = true WHERE role = 'moderator'")
+    # Members who already posted keep posting freely: they count as trusted.
+    threshold = current_app.config.get("NEW_MEMBER_REVIEW_POSTS", 3)
+    op.execute(sa.text("""
         UPDATE users SET approved_post_count = (
-            SELECT count(*) FROM posts
-            WHERE posts.author_id = users.id AND posts.status = 'published')
-    """)
+            SELECT CASE WHEN count(*) >= :threshold THEN count(*) ELSE :threshold END
+            FROM posts WHERE posts.author_id = users.id AND posts.status = 'published')
+        WHERE EXISTS (SELECT 1 FROM posts
+                      WHERE posts.author_id = users.id AND posts.status = 'published')
+    """).bindparams(threshold=threshold))
     watched = sa.table("watched_phrases", sa.column("phrase", sa.String),
                        sa.column("phrase_key", sa.String), sa.column("action", sa.String),
                        sa.column("created_at", sa.DateTime(timezone=True)))
