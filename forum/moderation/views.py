@@ -268,6 +268,11 @@ def moderates(board_id: int | None) -> bool:
     return permissions.moderates(current_user, board_id)
 
 
+@bp.app_template_global()
+def is_staff() -> bool:
+    return permissions.is_staff(current_user)
+
+
 @bp.app_template_filter()
 def age(since) -> str:
     """How long ago, in the largest sensible unit ("3 hours")."""
