@@ -60,12 +60,6 @@ def require_admin(actor: User) -> None:
         raise PermissionDenied("Only admins can change this.")
 
 
-def changes(before: dict, after: dict) -> tuple[dict, dict]:
-    """Only the values that differ, for an update's audit entry."""
-    changed = [name for name in after if before.get(name) != after[name]]
-    return {name: before.get(name) for name in changed}, {name: after[name] for name in changed}
-
-
 def _text(value: str | None, field: str, limit: int, missing: str | None = None,
           *, multiline: bool = False) -> str:
     """Cleaned text, checked after cleaning (normalisation can lengthen it)."""
@@ -146,13 +140,7 @@ def _save_board(actor: User | None, board: Board | None, slug: str | None, name:
                     board.position = position
             board.name, board.description = name, description
             board.is_public, board.mode = bool(is_public), BoardMode(mode).value
-            db.session.flush()
-            after = audit.snapshot(board, *BOARD_FIELDS)
-            if before is None:
-                audit.record(actor, "board.create", "board", board.id, after=after)
-            elif before != after:
-                old, new = changes(before, after)
-                audit.record(actor, "board.update", "board", board.id, before=old, after=new)
+            audit.record_save(actor, "board", board, before, BOARD_FIELDS)
     except sa.exc.IntegrityError:
         # Another admin created the same slug between our check and our insert.
         raise ServiceError(f"A board with the address “{slug}” exists already.",
@@ -287,15 +275,7 @@ def save_reason_template(actor: User, template: ReasonTemplate | None, label: st
             if position is not None:
                 template.position = position
         template.label, template.text = label, text
-        db.session.flush()
-        after = audit.snapshot(template, *TEMPLATE_FIELDS)
-        if before is None:
-            audit.record(actor, "reason_template.create", "reason_template", template.id,
-                         after=after)
-        elif before != after:
-            old, new = changes(before, after)
-            audit.record(actor, "reason_template.update", "reason_template", template.id,
-                         before=old, after=new)
+        audit.record_save(actor, "reason_template", template, before, TEMPLATE_FIELDS)
     return template
 
 

@@ -40,3 +40,22 @@ def record(actor: User | None, action: str, target_type: str, target_id: int | N
         after=json.dumps(after or {}, ensure_ascii=False, sort_keys=True, default=str),
         reason=reason[:1000],
     ))
+
+
+def changes(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only the values that differ, for an update's entry."""
+    changed = [name for name in after if before.get(name) != after[name]]
+    return {name: before.get(name) for name in changed}, {name: after[name] for name in changed}
+
+
+def record_save(actor: User | None, target_type: str, instance, before: dict | None,
+                fields: tuple[str, ...]) -> None:
+    """After creating (before=None) or changing a settings row: "<type>.create" with its
+    values, or "<type>.update" with only what changed (nothing if nothing did)."""
+    db.session.flush()
+    after = snapshot(instance, *fields)
+    if before is None:
+        record(actor, f"{target_type}.create", target_type, instance.id, after=after)
+    elif before != after:
+        old, new = changes(before, after)
+        record(actor, f"{target_type}.update", target_type, instance.id, before=old, after=new)

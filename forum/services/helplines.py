@@ -7,7 +7,7 @@ from ..extensions import db
 from ..helplines import DEFAULT_HELPLINES
 from ..models import Helpline, User
 from . import ServiceError, audit, transaction
-from .admin import changes, require_admin
+from .admin import require_admin
 
 FIELDS = ("name", "region", "contact", "url", "description")
 AUDITED = (*FIELDS, "position")
@@ -31,14 +31,7 @@ def save(actor: User, helpline: Helpline | None, data: dict) -> Helpline:
         for field, value in values.items():
             setattr(helpline, field, value)
         helpline.position = data.get("position") or 0
-        db.session.flush()
-        after = audit.snapshot(helpline, *AUDITED)
-        if before is None:
-            audit.record(actor, "helpline.create", "helpline", helpline.id, after=after)
-        elif before != after:
-            old, new = changes(before, after)
-            audit.record(actor, "helpline.update", "helpline", helpline.id, before=old,
-                         after=new)
+        audit.record_save(actor, "helpline", helpline, before, AUDITED)
     return helpline
 
 

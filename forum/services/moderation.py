@@ -593,19 +593,22 @@ def _apply(moderator: User, item: ReviewItem, name: str, reason: str, *, draft,
             if author.rejected_post_count >= REJECTIONS_FOR_ACCOUNT_REVIEW:
                 raise_account_review(author, f"{author.rejected_post_count} posts rejected")
         return summary
-    if name == "hide":
-        _set_post_status(post, post.status, PostStatus.HIDDEN)
+    if name in _TAKE_DOWN:
+        status, verb, summary = _TAKE_DOWN[name]
+        _set_post_status(post, post.status, status)
         if post.author is not None:
-            notices.notify(post.author, "hidden", "A moderator hid your post",
-                           _with_reason(f"A moderator hid your post {where}.", reason))
-        return "Hidden: only moderators can see the post now."
-    if name == "delete":
-        _set_post_status(post, post.status, PostStatus.REMOVED)
-        if post.author is not None:
-            notices.notify(post.author, "removed", "A moderator removed your post",
-                           _with_reason(f"A moderator removed your post {where}.", reason))
-        return "Deleted: a placeholder says a moderator removed it."
+            notices.notify(post.author, status, f"A moderator {verb} your post",
+                           _with_reason(f"A moderator {verb} your post {where}.", reason))
+        return summary
     raise ServiceError("Choose an action.", field="action")
+
+
+#: Taking a post out of view: (its new status, what the author is told, the moderator's).
+_TAKE_DOWN = {
+    "hide": (PostStatus.HIDDEN, "hid", "Hidden: only moderators can see the post now."),
+    "delete": (PostStatus.REMOVED, "removed",
+               "Deleted: a placeholder says a moderator removed it."),
+}
 
 
 def _set_post_status(post: Post, expected: str, new_status: str) -> None:
