@@ -186,7 +186,8 @@ def move_topic(topic: Topic, target: Board) -> None:
     """Within a moderator's transaction: the topic and its counts go to another board."""
     # Counts as they are now, with the row locked: a reply posted since the page was
     # loaded must move with the topic.
-    db.session.refresh(topic, with_for_update=True)
+    db.session.execute(sa.select(Topic.id).where(Topic.id == topic.id).with_for_update())
+    db.session.refresh(topic)
     if topic.status == PostStatus.PUBLISHED:
         _bump_board(topic.board_id, topics=-1, posts=-topic.post_count)
         _bump_board(target.id, topics=1, posts=topic.post_count)
