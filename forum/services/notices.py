@@ -2,7 +2,8 @@
 
 The mail leaves only once the transaction that made the notice has committed
 (and not at all if it rolled back), so nobody is told about a change that did
-not happen.
+not happen. A mail server that fails is logged, not raised: the notice is on
+the member's notices page either way.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ def notify(user: User, kind: str, subject: str, message: str, link: str = "") ->
 def _send_committed_notice_mail(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint was released; the commit is to come
         return
+    # Sent now, not after the response as account mail is: nothing here is secret
+    # from the person acting, and a response's close callback is not always run
+    # (Werkzeug's server skips it when the client drops the connection first).
     for message in session.info.pop(_PENDING_MAIL, []):
-        mail.deliver_after_response(message)
+        mail.deliver(message)
 
 
 @sa.event.listens_for(Session, "after_rollback")

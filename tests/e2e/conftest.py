@@ -66,7 +66,7 @@ class Mailbox:
             self.messages.append((list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
 
-    def wait_for(self, recipient: str, timeout: float = 5.0) -> EmailMessage:
+    def wait_for(self, recipient: str, timeout: float = 15.0) -> EmailMessage:
         """The one message sent to `recipient` (fails if none arrives or there are several)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -139,6 +139,15 @@ def live_server(app: Flask):
         live.errors.append(exception)
 
     got_request_exception.connect(record, app)
+
+    class RecordErrors(logging.Handler):
+        """Errors the app only logs (mail that could not be sent) fail the test too."""
+
+        def emit(self, log_record):
+            live.errors.append(RuntimeError(self.format(log_record)))
+
+    logged_errors = RecordErrors(level=logging.ERROR)
+    app.logger.addHandler(logged_errors)
     # One log line per request is noise here; errors are still logged.
     request_log = logging.getLogger("werkzeug")
     level = request_log.level
@@ -150,6 +159,7 @@ def live_server(app: Flask):
     thread.join(timeout=5)
     server.server_close()
     got_request_exception.disconnect(record, app)
+    app.logger.removeHandler(logged_errors)
     request_log.setLevel(level)
     assert not live.errors, f"the live server raised: {live.errors!r}"
 
