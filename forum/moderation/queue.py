@@ -95,11 +95,7 @@ def queue_page(viewer: User, per_page: int, *, kind: str | None = None,
                 ReviewItem.opened_at > opened_at,
                 sa.and_(ReviewItem.opened_at == opened_at, ReviewItem.id > item_id)))))
     query = query.order_by(ReviewItem.priority.desc(), ReviewItem.opened_at, ReviewItem.id)
-    # The LIMIT is written into the SQL rather than sent as a parameter: PostgreSQL cannot
-    # reuse a prepared plan for this seven-table join without knowing the limit, and
-    # planning it again cost ~3 ms a page (bench/review_queue.py).
-    limit = sa.literal(per_page + 1, literal_execute=True)
-    rows = list(db.session.scalars(query.limit(limit)).unique())
+    rows = list(db.session.scalars(query.limit(per_page + 1)).unique())
     has_more = len(rows) > per_page
     rows = rows[:per_page]
     return QueuePage(rows, _encode(rows[-1]) if has_more and rows else None)
