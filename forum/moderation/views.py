@@ -12,8 +12,8 @@ from ..access import MEMBER, MODERATOR, VERIFIED, access
 from ..extensions import db
 from ..forms import show_service_error
 from ..http import parse_id
-from ..models import Board, Notice, Post, PostStatus, ReasonTemplate, ReviewItem, utcnow
-from ..services import PermissionDenied, ServiceError, moderation, posting
+from ..models import Board, Notice, Post, PostStatus, ReviewItem, utcnow
+from ..services import PermissionDenied, ServiceError, admin, moderation, posting
 from ..services import notices as notice_service
 from . import queue
 from .forms import ActionForm, BulkForm, PlainForm, ReportForm
@@ -25,10 +25,8 @@ BULK_MAX = 100
 
 
 def _reason_choices() -> list[tuple]:
-    templates = db.session.scalars(sa.select(ReasonTemplate)
-                                   .order_by(ReasonTemplate.position, ReasonTemplate.id))
     return [SelectChoice("", "No template: my own words only")] + [
-        SelectChoice(template.id, template.label) for template in templates]
+        SelectChoice(template.id, template.label) for template in admin.reason_templates()]
 
 
 def _filter_boards() -> list[Board]:

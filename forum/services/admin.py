@@ -282,9 +282,7 @@ def save_reason_template(actor: User, template: ReasonTemplate | None, label: st
 def delete_reason_template(actor: User, template: ReasonTemplate) -> None:
     require_admin(actor)
     with transaction():
-        audit.record(actor, "reason_template.delete", "reason_template", template.id,
-                     before=audit.snapshot(template, *TEMPLATE_FIELDS))
-        db.session.delete(template)
+        audit.record_delete(actor, "reason_template", template, TEMPLATE_FIELDS)
 
 
 def reason_templates() -> list[ReasonTemplate]:

@@ -59,3 +59,10 @@ def record_save(actor: User | None, target_type: str, instance, before: dict | N
     elif before != after:
         old, new = changes(before, after)
         record(actor, f"{target_type}.update", target_type, instance.id, before=old, after=new)
+
+
+def record_delete(actor: User | None, target_type: str, instance, fields: tuple[str, ...]) -> None:
+    """Record "<type>.delete" with the row's values, then delete it (same transaction)."""
+    record(actor, f"{target_type}.delete", target_type, instance.id,
+           before=snapshot(instance, *fields))
+    db.session.delete(instance)

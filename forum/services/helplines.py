@@ -38,9 +38,7 @@ def save(actor: User, helpline: Helpline | None, data: dict) -> Helpline:
 def delete(actor: User, helpline: Helpline) -> None:
     require_admin(actor)
     with transaction():
-        audit.record(actor, "helpline.delete", "helpline", helpline.id,
-                     before=audit.snapshot(helpline, *AUDITED))
-        db.session.delete(helpline)
+        audit.record_delete(actor, "helpline", helpline, AUDITED)
 
 
 def default_rows() -> list[dict]:
