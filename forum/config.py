@@ -99,6 +99,8 @@ def _settings(instance_path: Path, secret_key: str | None) -> dict:
         "NEW_MEMBER_REVIEW_POSTS": _int("NEW_MEMBER_REVIEW_POSTS", 3),
         "REPORTS_TO_HIDE": _int("REPORTS_TO_HIDE", 3),
         "REVIEW_ITEMS_PER_PAGE": _int("REVIEW_ITEMS_PER_PAGE", 25),
+        # How long the queue's chart and median decision time are reused (0: never).
+        "REVIEW_HISTORY_SECONDS": _int("REVIEW_HISTORY_SECONDS", 60),
     }
 
 

@@ -330,6 +330,8 @@ sa.Index("ix_review_queue", ReviewItem.status, ReviewItem.priority.desc(), Revie
          ReviewItem.id)
 sa.Index("ix_review_queue_board", ReviewItem.status, ReviewItem.board_id,
          ReviewItem.priority.desc(), ReviewItem.opened_at, ReviewItem.id)
+sa.Index("ix_review_queue_board_kind", ReviewItem.status, ReviewItem.board_id, ReviewItem.kind,
+         ReviewItem.priority.desc(), ReviewItem.opened_at, ReviewItem.id)
 sa.Index("ix_review_queue_kind", ReviewItem.status, ReviewItem.kind, ReviewItem.priority.desc(),
          ReviewItem.opened_at, ReviewItem.id)
 sa.Index("ix_review_items_decided_at", ReviewItem.decided_at)

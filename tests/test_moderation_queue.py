@@ -811,6 +811,52 @@ def test_the_chart_shows_items_waiting_per_day_with_a_table_alternative(make, ap
     assert [(day, int(waiting)) for day, waiting in table] == expected
 
 
+def test_the_chart_and_median_are_kept_a_minute_while_waiting_counts_stay_live(
+        make, app, monkeypatch):
+    now = utcnow()
+    add_items(app, [("held_post", "pending", now - timedelta(days=2), None, None),
+                    ("held_post", "approved", now - timedelta(days=1, minutes=1),
+                     now - timedelta(days=1), 60)])
+    admin = make.user("root", role="admin")
+    clock = [1000.0]
+    monkeypatch.setattr("forum.moderation.queue.time.monotonic", lambda: clock[0])
+
+    def numbers():
+        with app.test_request_context():
+            return queue_numbers(db.session.get(User, admin.id))
+
+    first = numbers()
+    assert (first.total_waiting, first.decisions_last_week, first.waiting_per_day[-1][1]) \
+        == (1, 1, 1)
+    add_items(app, [("held_post", "pending", now - timedelta(minutes=5), None, None),
+                    ("held_post", "rejected", now - timedelta(hours=1),
+                     now - timedelta(minutes=1), 3540)])
+    clock[0] += 59
+    kept = numbers()
+    assert kept.total_waiting == 2  # live
+    assert (kept.decisions_last_week, kept.waiting_per_day) \
+        == (first.decisions_last_week, first.waiting_per_day)  # kept
+    clock[0] += 2
+    fresh = numbers()
+    assert (fresh.decisions_last_week, fresh.median_decision_seconds,
+            fresh.waiting_per_day[-1][1]) == (2, 1800, 2)
+
+
+def test_a_moderator_of_other_boards_never_sees_a_kept_chart_of_more_boards(make, app):
+    board, other = make.board("general", "General"), make.board("other", "Other")
+    admin = make.user("root", role="admin")
+    moderator = make.user("keeper", role="moderator", moderates=(other,))
+    now = utcnow()
+    with app.app_context():
+        db.session.add(ReviewItem(kind="held_post", status="pending", category="other",
+                                  priority=30, board_id=board.id, created_at=now,
+                                  opened_at=now - timedelta(hours=1)))
+        db.session.commit()
+    with app.test_request_context():
+        assert queue_numbers(db.session.get(User, admin.id)).waiting_per_day[-1][1] == 1
+        assert queue_numbers(db.session.get(User, moderator.id)).waiting_per_day[-1][1] == 0
+
+
 # --- notices --------------------------------------------------------------------------------
 
 def test_members_hear_about_decisions_in_the_site_and_by_mail(scene, make, app, client, auth):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import statistics
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import permissions
@@ -134,7 +136,7 @@ def _per_day(rows) -> dict[str, int]:
 
 
 def queue_numbers(viewer: User, days: int = 30) -> QueueNumbers:
-    """Five aggregate queries, whatever the size of the queue."""
+    """What waits now (live), and the week's decisions and the chart (up to a minute old)."""
     visible = permissions.review_board_filter(viewer)
     pending = sa.and_(ReviewItem.status == ReviewStatus.PENDING, visible)
     # Counts per kind and the oldest waiting item in one pass. For a moderator of some
@@ -152,6 +154,45 @@ def queue_numbers(viewer: User, days: int = 30) -> QueueNumbers:
         if first is not None and (oldest is None or first < oldest):
             oldest = first
 
+    history = _recent_history(viewer, visible, days)
+    return QueueNumbers({kind: waiting.get(kind, 0) for kind in KIND_LABELS}, oldest,
+                        history.median_decision_seconds, history.decisions_last_week,
+                        history.waiting_per_day)
+
+
+@dataclass(frozen=True)
+class _History:
+    median_decision_seconds: float | None
+    decisions_last_week: int
+    waiting_per_day: list[tuple[str, int]]
+
+
+def _recent_history(viewer: User, visible, days: int) -> _History:
+    """The history figures, kept per set of visible items for REVIEW_HISTORY_SECONDS.
+
+    They read every item decided in the last week and opened or decided in the last
+    30 days, which grows with the forum's past, not with the queue: computed on
+    every view they were most of the page's time (bench/README.md, "Review queue").
+    A minute's lag in a trend is harmless; the waiting counts above stay live.
+    """
+    keep_for = current_app.config["REVIEW_HISTORY_SECONDS"]
+    scope = (None if permissions.moderates_every_board(viewer)
+             else tuple(sorted(permissions.moderated_board_ids(viewer))))
+    key = (scope, tuple(permissions.items_about(viewer)), days)
+    kept = current_app.extensions.setdefault("review_history", {})
+    now = time.monotonic()
+    entry = kept.get(key)
+    if entry is not None and entry[0] > now:
+        return entry[1]
+    history = _history(visible, days)
+    if keep_for > 0:
+        for stale in [k for k, (until, _) in list(kept.items()) if until <= now]:
+            kept.pop(stale, None)
+        kept[key] = (now + keep_for, history)
+    return history
+
+
+def _history(visible, days: int) -> _History:
     now = utcnow()
     week_ago = now - timedelta(days=7)
     durations = list(db.session.scalars(
@@ -180,8 +221,7 @@ def queue_numbers(viewer: User, days: int = 30) -> QueueNumbers:
         day = (first_day + timedelta(days=offset)).isoformat()
         level += arrivals.get(day, 0) - decisions.get(day, 0)
         series.append((day, max(level, 0)))
-    return QueueNumbers({kind: waiting.get(kind, 0) for kind in KIND_LABELS}, oldest, median,
-                        len(durations), series)
+    return _History(median, len(durations), series)
 
 
 # --- one item --------------------------------------------------------------------------
