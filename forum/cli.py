@@ -71,5 +71,25 @@ def demo_command() -> None:
         click.echo(f"  {username:<12} {role}")
 
 
+mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
+
+
+@mail_cli.command("send")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Stop after this many messages.")
+def send_mail_command(limit: int | None) -> None:
+    """Send the waiting mail over one SMTP connection; what the server does not take
+    now stays for the next run."""
+    from . import outbox
+
+    report = outbox.send_waiting(limit)
+    outbox.prune()
+    click.echo(f"Sent {report.sent}, failed {report.failed}, waiting {report.left}.")
+
+
 def init_app(app: Flask) -> None:
+    from .digests.cli import digests_cli
+
     app.cli.add_command(forum_cli)
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(digests_cli)

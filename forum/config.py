@@ -74,6 +74,8 @@ def _settings(instance_path: Path, secret_key: str | None) -> dict:
         # Mail
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Kindred <no-reply@localhost>"),
+        # The mailto of List-Unsubscribe; empty means MAIL_FROM's address.
+        "MAIL_UNSUBSCRIBE_ADDRESS": os.environ.get("MAIL_UNSUBSCRIBE_ADDRESS", ""),
         "SMTP_HOST": os.environ.get("SMTP_HOST", "localhost"),
         "SMTP_PORT": _int("SMTP_PORT", 587),
         "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),

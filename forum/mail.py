@@ -1,9 +1,13 @@
-"""One interface to send mail, with interchangeable backends.
+"""Building mail, and one interface to send it with interchangeable backends.
 
 MAIL_BACKEND chooses: "console" (print, the default for a new install),
 "smtp" (a real server) or "memory" (kept in a list, for tests).
-Headers are set through email.message.EmailMessage, which refuses CR/LF in
-header values, so user text cannot inject headers.
+
+Messages are plain text, plus an HTML alternative when templates/email/<name>.html
+exists. User text reaches headers only through `one_line()`, which turns every
+kind of line break and control character into a space, and through
+email.message.EmailMessage, which refuses CR/LF in header values on top of that:
+a username or a title can never start a header of its own.
 """
 
 from __future__ import annotations
@@ -11,44 +15,233 @@ from __future__ import annotations
 import smtplib
 import ssl
 import sys
+import unicodedata
+from email import policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.parser import BytesParser
+from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
 from flask import after_this_request, current_app, g, has_request_context, render_template
+from jinja2 import Template, TemplateNotFound
 
 from .models import utcnow
 
 #: Messages sent with the "memory" backend, newest last.
 outbox: list[EmailMessage] = []
 
+# 7bit: bodies that are not ASCII go quoted-printable or base64, so a stored message
+# is plain ASCII that any SMTP server takes as it is, with or without 8BITMIME.
+MAIL_POLICY = policy.default.clone(cte_type="7bit")
+# On the wire (and in the outbox table) lines end with CRLF, as RFC 5322 says.
+WIRE_POLICY = MAIL_POLICY.clone(linesep="\r\n")
 
-def build_message(to: str, subject: str, template: str, **context) -> EmailMessage:
-    """Render templates/email/<template>.txt (and .html when present)."""
+# Characters that must never reach a header: controls (CR, LF, VT, FF, NEL...),
+# format characters (direction overrides, zero-width ones) and the Unicode line
+# and paragraph separators.
+_NOT_IN_HEADERS = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def one_line(text: str) -> str:
+    """User text made safe for a header: one line, single spaces, nothing invisible."""
+    visible = "".join(" " if unicodedata.category(char) in _NOT_IN_HEADERS else char
+                      for char in text)
+    return " ".join(visible.split())
+
+
+def _recipient(to: str | tuple[str, str]) -> Address:
+    """An address for To, optionally with a display name (folded to one line)."""
+    display_name, address = to if isinstance(to, tuple) else ("", to)
+    if not address or any(char.isspace() or unicodedata.category(char) in _NOT_IN_HEADERS
+                          for char in address):
+        raise ValueError(f"not an email address: {address!r}")
+    try:
+        return Address(display_name=one_line(display_name), addr_spec=address)
+    except (ValueError, IndexError, HeaderParseError) as error:  # the parser's complaints
+        raise ValueError(f"not an email address: {address!r}") from error
+
+
+class _VerbatimHeader(str):
+    """A header value written out exactly as given, on the lines we chose.
+
+    The default policy folds a long unstructured header by turning it into
+    encoded words, which mangles the URLs of List-Unsubscribe (every real one is
+    longer than 78 characters). Only values built here from settings and signed
+    tokens are written this way, and they are checked to be printable ASCII.
+    """
+
+    def __new__(cls, name: str, lines: list[str]):
+        if any(not line.isascii() or not line.isprintable() for line in lines):
+            raise ValueError(f"{name} must be printable ASCII: {lines!r}")
+        value = super().__new__(cls, " ".join(lines))
+        value.name, value.lines = name, lines
+        return value
+
+    def fold(self, *, policy) -> str:
+        return f"{self.name}: " + f"{policy.linesep} ".join(self.lines) + policy.linesep
+
+
+def _host(config) -> str:
+    return urlsplit(config["BASE_URL"]).hostname or "localhost"
+
+
+def _list_id(config, list_id_kind: str | None) -> str:
+    """RFC 2919: a description and a label under the forum's own host name."""
+    name = one_line(config["SITE_NAME"]) or "Kindred"
+    label = f"kindred.{_host(config)}"
+    if list_id_kind:
+        name, label = f"{name} {list_id_kind}", f"{list_id_kind}.{label}"
+    description = name if all(char.isalnum() or char in " -_." for char in name) else \
+        '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{description} <{label}>"
+
+
+def unsubscribe_address(config) -> str:
+    return config["MAIL_UNSUBSCRIBE_ADDRESS"] or parseaddr(config["MAIL_FROM"])[1]
+
+
+def _html_template(name: str) -> Template | None:
+    try:
+        return current_app.jinja_env.get_template(f"email/{name}.html")
+    except TemplateNotFound as error:
+        if error.name != f"email/{name}.html":  # a template it includes is missing: a bug
+            raise
+        return None
+
+
+def build_message(to: str | tuple[str, str], subject: str, template: str, *,
+                  unsubscribe_url: str | None = None, list_id_kind: str | None = None,
+                  **context) -> EmailMessage:
+    """Render templates/email/<template>.txt, and .html as an alternative when it exists.
+
+    `to` is an address, or (display name, address). With `unsubscribe_url`
+    (absolute, https in production) the message carries List-Unsubscribe with it
+    and a mailto, List-Unsubscribe-Post for one-click (RFC 8058), and the link in
+    the footer of both parts. Works outside a request too (the CLI).
+    """
     config = current_app.config
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = config["MAIL_FROM"]
-    message["To"] = to
-    message["Subject"] = " ".join(subject.split())
+    message["To"] = _recipient(to)
+    message["Subject"] = one_line(subject)
     message["Date"] = format_datetime(utcnow())
-    domain = urlsplit(config["BASE_URL"]).hostname or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = make_msgid(domain=_host(config))
+    message["List-Id"] = _list_id(config, list_id_kind)
+    if unsubscribe_url:
+        mailto = f"mailto:{unsubscribe_address(config)}?subject=unsubscribe"
+        message["List-Unsubscribe"] = _VerbatimHeader(
+            "List-Unsubscribe", [f"<{unsubscribe_url}>,", f"<{mailto}>"])
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     context.setdefault("site_name", config["SITE_NAME"])
     context.setdefault("base_url", config["BASE_URL"])
+    context.setdefault("help_url", url_for_mail("pages.get_help"))
+    context.setdefault("subject", one_line(subject))
+    context["unsubscribe_url"] = unsubscribe_url
     message.set_content(render_template(f"email/{template}.txt", **context))
+    html = _html_template(template)
+    if html is not None:
+        message.add_alternative(render_template(html, **context), subtype="html")
     return message
 
 
+def as_bytes(message: EmailMessage) -> bytes:
+    """The message as it goes over SMTP (and is kept in the outbox)."""
+    return message.as_bytes(policy=WIRE_POLICY)
+
+
+def parse(raw: bytes) -> EmailMessage:
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+# --- sending ----------------------------------------------------------------------------
+
+class Connection:
+    """One way out for a batch of messages: with the smtp backend, one SMTP session.
+
+    The session opens at the first send, so a batch with nothing to send never
+    connects. smtplib's exceptions go to the caller unchanged: the outbox tells a
+    temporary failure from a permanent one by them.
+    """
+
+    def __init__(self, config) -> None:
+        self._config = config
+        self._backend = config["MAIL_BACKEND"]
+        if self._backend not in ("smtp", "console", "memory"):
+            raise RuntimeError(f"unknown MAIL_BACKEND {self._backend!r}: "
+                               "use console, smtp or memory")
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def send(self, message: EmailMessage) -> None:
+        """Send a message built by build_message (account mail)."""
+        if self._backend == "smtp":
+            self._session().send_message(message)
+        else:
+            self._keep_or_print(message)
+
+    def send_raw(self, raw: bytes, recipient: str) -> None:
+        """Send a message stored as bytes (the outbox) to one recipient."""
+        if self._backend == "smtp":
+            options = ("SMTPUTF8",) if not recipient.isascii() else ()
+            self._session().sendmail(parseaddr(self._config["MAIL_FROM"])[1], [recipient],
+                                     raw, mail_options=options)
+        else:
+            self._keep_or_print(parse(raw))
+
+    def _keep_or_print(self, message: EmailMessage) -> None:
+        if self._backend == "memory":
+            outbox.append(message)
+        else:
+            print(message.as_string(), file=sys.stdout, flush=True)
+
+    def _session(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            self._smtp = self._open()
+        return self._smtp
+
+    def _open(self) -> smtplib.SMTP:
+        config = self._config
+        host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
+        context = ssl.create_default_context()
+        if config["SMTP_SSL"]:
+            session = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+        else:
+            session = smtplib.SMTP(host, port, timeout=timeout)
+        try:
+            if config["SMTP_STARTTLS"] and not config["SMTP_SSL"]:
+                session.starttls(context=context)
+            if config["SMTP_USERNAME"]:
+                session.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def close(self) -> None:
+        session, self._smtp = self._smtp, None
+        if session is None:
+            return
+        try:
+            session.quit()
+        except (smtplib.SMTPException, OSError):
+            session.close()  # the server went first; everything sent was already accepted
+
+
+def connection() -> Connection:
+    """`with mail.connection() as connection:` send several messages over one session."""
+    return Connection(current_app.config)
+
+
 def send(message: EmailMessage) -> None:
-    backend = current_app.config["MAIL_BACKEND"]
-    if backend == "memory":
-        outbox.append(message)
-    elif backend == "console":
-        print(message.as_string(), file=sys.stdout, flush=True)
-    elif backend == "smtp":
-        _send_smtp([message])
-    else:
-        raise RuntimeError(f"unknown MAIL_BACKEND {backend!r}: use console, smtp or memory")
+    with connection() as open_connection:
+        open_connection.send(message)
 
 
 def deliver(message: EmailMessage) -> bool:
@@ -93,23 +286,20 @@ def deliver_after_response(message: EmailMessage) -> None:
     g.mail_after_response.append(message)
 
 
-def _send_smtp(messages: list[EmailMessage]) -> None:
-    config = current_app.config
-    host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
-    context = ssl.create_default_context()
-    if config["SMTP_SSL"]:
-        connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-    else:
-        connection = smtplib.SMTP(host, port, timeout=timeout)
-    with connection:
-        if config["SMTP_STARTTLS"] and not config["SMTP_SSL"]:
-            connection.starttls(context=context)
-        if config["SMTP_USERNAME"]:
-            connection.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
-        for message in messages:
-            connection.send_message(message)
-
+# --- links ------------------------------------------------------------------------------
 
 def absolute_url(path: str) -> str:
     """Links in mail come from BASE_URL, never from the request's Host header."""
     return current_app.config["BASE_URL"] + path
+
+
+def url_for_mail(endpoint: str, **values) -> str:
+    """An absolute link to a route, from BASE_URL, in a request or not (the CLI).
+
+    flask.url_for needs a request (or SERVER_NAME, which would also change which
+    Host headers the app answers) and would follow the request's Host header.
+    """
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
+                                       url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)

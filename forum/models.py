@@ -448,6 +448,124 @@ class SiteText(db.Model):
     value: Mapped[str] = mapped_column(sa.Text, default="")
 
 
+# --- mail: follows, digests, notices by mail, the outbox ---------------------------------
+
+class DigestFrequency(enum.StrEnum):
+    NONE = "none"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class MailKind(enum.StrEnum):
+    """The kinds of mail a member can turn off, each on its own (account mail is not one:
+    a member asks for it)."""
+
+    DIGEST = "digest"
+    REPLY = "reply"
+    QUOTE = "quote"
+    MODERATION = "moderation"
+
+
+class MailSettings(db.Model):
+    """One member's choices about mail (defaults apply while there is no row).
+
+    next_digest_at is when the next digest falls due, in UTC, worked out from the
+    member's hour, day and timezone by forum.digests.schedule whenever a choice
+    changes or a digest is done: `flask digests send` finds due members with an
+    indexed comparison, and claims their rows.
+    """
+
+    __tablename__ = "mail_settings"
+    __table_args__ = (sa.Index("ix_mail_settings_due", "next_digest_at"),)
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(sa.String(8), default=DigestFrequency.NONE)
+    digest_hour: Mapped[int] = mapped_column(default=8)  # 0-23, member's local time
+    digest_weekday: Mapped[int] = mapped_column(default=0)  # 0 = Monday, for weekly
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")  # IANA name
+    notify_reply: Mapped[bool] = mapped_column(default=True)
+    notify_quote: Mapped[bool] = mapped_column(default=True)
+    notify_moderation: Mapped[bool] = mapped_column(default=True)
+    # "Pause for two weeks": no digest or notice mail before this time.
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Unsubscribe links carry this number: a change of settings retires old links.
+    version: Mapped[int] = mapped_column(default=1)
+    next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The end of the period the last digest covered: the next one starts there.
+    digest_covered_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Follow(db.Model):
+    """A member following a board or a topic.
+
+    following=False records an explicit "unfollow", so replying again to a topic
+    the member left does not quietly follow it again.
+    """
+
+    __tablename__ = "follows"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "board_id", name="uq_follows_user_board"),
+        sa.UniqueConstraint("user_id", "topic_id", name="uq_follows_user_topic"),
+        sa.CheckConstraint("(board_id IS NULL) != (topic_id IS NULL)", name="one_target"),
+        sa.Index("ix_follows_topic", "topic_id", "following"),
+        sa.Index("ix_follows_board", "board_id", "following"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    board_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("boards.id", ondelete="CASCADE"))
+    topic_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("topics.id", ondelete="CASCADE"))
+    following: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestDelivery(db.Model):
+    """One member's digest for one period, recorded once (the unique key) whether it
+    had news (status "queued", its mail in the outbox) or not ("empty")."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (sa.UniqueConstraint("user_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(sa.String(16))  # "2026-11-26" daily, "2026-W48" weekly
+    status: Mapped[str] = mapped_column(sa.String(8))
+    covered_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    covered_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(db.Model):
+    """A mail written in the same transaction as what it reports, sent afterwards.
+
+    Sent by forum.outbox over one SMTP connection per batch. A message the server
+    has not accepted (a connection error, a 4xx answer) stays here for the next run;
+    sent_at is set as soon as the server accepts it; a permanent refusal (5xx) sets
+    failed_at. Nothing is sent twice or lost.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_waiting", "sent_at", "failed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    message: Mapped[bytes] = mapped_column(sa.LargeBinary)  # the whole RFC 5322 message
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Set by the sender that took the message; one whose sender died is taken again later.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 @sa.event.listens_for(Session, "before_flush")
 def _bump_topic_revisions(session: Session, flush_context, instances) -> None:
     """Any ORM change to a post or a topic moves its topic's revision on.

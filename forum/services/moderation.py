@@ -566,6 +566,8 @@ def _apply(moderator: User, item: ReviewItem, name: str, reason: str, *, draft,
             notices.notify(post.author, "approved", "Your post is now visible",
                            _with_reason(f"A moderator approved your post {where}: everyone "
                                         "can see it now.", reason), link)
+        if was_waiting:
+            posting.post_became_visible(post)
         return "Approved: the post is visible to everyone."
     if name == "reject":
         author = post.author
@@ -578,18 +580,23 @@ def _apply(moderator: User, item: ReviewItem, name: str, reason: str, *, draft,
             text = (f"A moderator did not accept your edit of your post {where}, so it is "
                     "back as it was before. Only you can see this message. The text of your "
                     f"edit, for you to change and try again:\n\n{turned_down}")
+            # Turned-down words stay on the site, behind the login: never in a mailbox.
+            mail_text = (f"A moderator did not accept your edit of your post {where}, so it "
+                         "is back as it was before. The text of your edit is on your notices "
+                         "page, for you to change and try again.")
             link = url_for("boards.permalink", post_id=post.id)
         else:
             _set_post_status(post, PostStatus.PENDING, PostStatus.REJECTED)
             summary = "Rejected: the author was told why and has their text back."
-            text = (f"A moderator did not publish your post {where}. Only you can see this "
-                    "message. Your text is kept for you at the link below, so you can "
-                    "change it and post again.")
+            text = mail_text = (f"A moderator did not publish your post {where}. Only you "
+                                "can see this message. Your text is kept for you at the "
+                                "link below, so you can change it and post again.")
             link = url_for("moderation.returned_post", post_id=post.id)
         if author is not None:
             author.rejected_post_count += 1
             notices.notify(author, "rejected", "Your post was not published",
-                           _with_reason(text, reason), link)
+                           _with_reason(text, reason), link,
+                           mail_message=_with_reason(mail_text, reason))
             if author.rejected_post_count >= REJECTIONS_FOR_ACCOUNT_REVIEW:
                 raise_account_review(author, f"{author.rejected_post_count} posts rejected")
         return summary

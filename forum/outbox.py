@@ -1,0 +1,238 @@
+"""The outbox: mail written in the same transaction as what it reports, sent afterwards.
+
+`queue()` adds a row inside the caller's transaction, so a change that rolls back
+takes its mail with it. `send_waiting()` sends what waits over one SMTP session.
+
+Each row is claimed before it is sent, by a conditional UPDATE that only one
+sender can win (on SQLite writers take turns; on PostgreSQL the loser's UPDATE
+waits for the winner's commit, then finds the row no longer matches), so several
+senders at once never send a message twice. The claim is committed before the
+message goes and sent_at right after the server accepts it. A sender that dies in
+between leaves a claim that goes stale after CLAIM_EXPIRES: only then may that one
+message go a second time, the one case no sender can rule out.
+
+What the server refuses for a while goes back to waiting. When the refusal is
+about the server or the connection (a dropped connection, a timeout, 421, a 4xx
+to the message's data) the batch stops: the server is unwell or asks us to slow
+down, and the next run starts again with that message. When it is about one
+recipient (a 4xx to RCPT: a full mailbox, greylisting), that message waits and
+the batch goes on, so one member's mailbox cannot hold up everyone's mail; after
+RECIPIENT_RETRY_FOR of such refusals it is marked failed. What the server refuses
+for good (5xx for that message) is marked failed and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+from flask import current_app
+
+from . import mail
+from .extensions import db
+from .models import OutboxMessage, UTCDateTime, utcnow
+
+CLAIM_EXPIRES = timedelta(minutes=10)
+RECIPIENT_RETRY_FOR = timedelta(days=3)
+# Sent mail is kept a week (to answer "did it go?"), failed mail a month; then it goes:
+# a message holds a member's address and words they may since have deleted.
+KEEP_SENT = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)
+_PAGE = 200  # rows read at a time while looking for work
+_ERROR_LENGTH = 300  # OutboxMessage.last_error
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int  # accepted by the server in this run
+    failed: int  # refused for good in this run
+    left: int  # still waiting when the run ended (of those asked for, with send_these)
+
+
+def queue(message: EmailMessage, *, user_id: int | None, kind: str) -> OutboxMessage:
+    """Add the message to the outbox in the caller's transaction (no commit)."""
+    recipients = message["To"].addresses
+    if len(recipients) != 1:
+        raise ValueError("an outbox message goes to exactly one address")
+    row = OutboxMessage(user_id=user_id, kind=str(kind), recipient=recipients[0].addr_spec,
+                        message=mail.as_bytes(message), attempts=0)
+    db.session.add(row)
+    return row
+
+
+def send_waiting(limit: int | None = None, *, now: datetime | None = None) -> SendReport:
+    """Send what waits, oldest first, at most `limit` messages; see the module's notes."""
+    return _send(None, limit, now)
+
+
+def send_these(ids: Iterable[int], *, now: datetime | None = None) -> SendReport:
+    """Send only these rows, if they still wait: the mail a transaction has just queued.
+
+    A request that queued a notice sends it at once, without taking on the whole
+    backlog (a digest run may have queued thousands).
+    """
+    return _send(sorted(set(ids)), None, now)
+
+
+def prune(now: datetime | None = None) -> int:
+    """Delete mail sent more than KEEP_SENT ago and mail failed more than KEEP_FAILED ago."""
+    now = now or utcnow()
+    with db.engine.begin() as database:
+        return database.execute(sa.delete(_outbox).where(sa.or_(
+            _outbox.c.sent_at < now - KEEP_SENT,
+            _outbox.c.failed_at < now - KEEP_FAILED))).rowcount
+
+
+class _StopBatch(Exception):
+    """The server cannot take more just now: everything left waits for the next run."""
+
+
+# Core statements on the table, built once: a digest run sends thousands of messages,
+# three statements each, and building ORM statements cost more than running them.
+_outbox = OutboxMessage.__table__
+_NOT_DONE = sa.and_(_outbox.c.sent_at.is_(None), _outbox.c.failed_at.is_(None))
+_WAITING = sa.and_(_NOT_DONE, sa.or_(_outbox.c.claimed_at.is_(None),
+                                     _outbox.c.claimed_at < sa.bindparam("stale_before")))
+_CLAIM = (sa.update(_outbox)
+          .where(_outbox.c.id == sa.bindparam("outbox_id"), _WAITING)
+          .values(claimed_at=sa.bindparam("now", type_=UTCDateTime()))
+          .returning(_outbox.c.id, _outbox.c.user_id, _outbox.c.recipient, _outbox.c.message,
+                     _outbox.c.created_at))
+
+
+def _send(only_ids: list[int] | None, limit: int | None, now: datetime | None) -> SendReport:
+    def clock() -> datetime:
+        return now or utcnow()
+
+    sent = failed = tried = 0
+    # Its own connection: the caller's session may be mid-commit (notices send from
+    # after_commit), and every claim and every sent_at here is committed on its own.
+    with db.engine.connect() as database, mail.connection() as connection:
+        after_id = 0
+        try:
+            while limit is None or tried < limit:
+                page = sa.select(_outbox.c.id).where(_WAITING, _outbox.c.id > after_id)
+                if only_ids is not None:
+                    page = page.where(_outbox.c.id.in_(only_ids))
+                ids = database.scalars(page.order_by(_outbox.c.id).limit(_PAGE),
+                                       {"stale_before": clock() - CLAIM_EXPIRES}).all()
+                database.commit()
+                if not ids:
+                    break
+                for outbox_id in ids:
+                    after_id = outbox_id
+                    if limit is not None and tried >= limit:
+                        break
+                    row = _claim(database, outbox_id, clock())
+                    if row is None:
+                        continue  # another sender took it
+                    tried += 1
+                    outcome = _send_one(database, connection, row, clock)
+                    if outcome is True:
+                        sent += 1
+                    elif outcome is False:
+                        failed += 1
+        except _StopBatch:
+            pass
+        still_waiting = sa.select(sa.func.count()).select_from(_outbox).where(_NOT_DONE)
+        if only_ids is not None:
+            still_waiting = still_waiting.where(_outbox.c.id.in_(only_ids))
+        left = database.scalar(still_waiting) or 0
+        database.commit()
+    return SendReport(sent=sent, failed=failed, left=left)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    user_id: int | None
+    recipient: str
+    message: bytes
+    created_at: datetime
+
+
+def _claim(database: sa.Connection, outbox_id: int, now: datetime) -> _Claimed | None:
+    """The row, if this sender won it (the UPDATE matched), else None."""
+    won = database.execute(_CLAIM, {"outbox_id": outbox_id, "now": now,
+                                    "stale_before": now - CLAIM_EXPIRES}).one_or_none()
+    database.commit()
+    return _Claimed(*won) if won is not None else None
+
+
+def _record(database: sa.Connection, row: _Claimed, **values) -> None:
+    database.execute(sa.update(_outbox).where(_outbox.c.id == row.id)
+                     .values(attempts=_outbox.c.attempts + 1, **values))
+    database.commit()
+
+
+def _send_one(database: sa.Connection, connection: mail.Connection, row: _Claimed,
+              clock) -> bool | None:
+    """True if the server took it, False if it refused it for good, None if this
+    recipient cannot take it now; raises _StopBatch (after putting the message back)
+    when the server cannot take anything now."""
+    try:
+        connection.send_raw(row.message, row.recipient)
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
+        code = _reply_code(error)
+        about_recipient = isinstance(error, smtplib.SMTPRecipientsRefused) and code != 421
+        if (code is not None and 500 <= code < 600) or (
+                about_recipient and clock() - _aware(row.created_at) > RECIPIENT_RETRY_FOR):
+            reason = _describe(error, row.recipient)
+            _record(database, row, failed_at=clock(), last_error=reason)
+            current_app.logger.warning("mail %s to user %s refused for good: %s", row.id,
+                                       row.user_id, reason)
+            return False
+        _put_back(database, row, error)
+        if about_recipient:
+            return None
+        raise _StopBatch from error
+    except (smtplib.SMTPException, OSError) as error:
+        # Refusals that are not about this message (the connection, STARTTLS, the login,
+        # our sender address) fail no message: all of them wait until it is put right.
+        _put_back(database, row, error)
+        raise _StopBatch from error
+    except BaseException as error:
+        _put_back(database, row, error)
+        raise
+    _record(database, row, sent_at=clock())
+    return True
+
+
+def _reply_code(error: smtplib.SMTPException) -> int | None:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        # Permanent only when every refusal is: one temporary one means "try again".
+        return max(codes) if codes and min(codes) >= 500 else min(codes, default=None)
+    return error.smtp_code
+
+
+def _aware(moment: datetime) -> datetime:
+    """RETURNING hands back SQLite's stored text as a naive datetime: it is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _put_back(database: sa.Connection, row: _Claimed, error: BaseException) -> None:
+    reason = _describe(error, row.recipient)
+    _record(database, row, claimed_at=None, last_error=reason)
+    current_app.logger.warning("mail %s waits for the next run: %s", row.id, reason)
+
+
+def _describe(error: BaseException, recipient: str) -> str:
+    """A short reason for the table and the log, without the member's address (servers
+    often repeat it in their answer)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        text = "; ".join(f"{code} {reply.decode(errors='replace')}"
+                         for code, reply in error.recipients.values())
+    elif isinstance(error, smtplib.SMTPResponseException):
+        reply = error.smtp_error
+        reply = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        text = f"{error.smtp_code} {reply}"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    text = re.sub(re.escape(recipient), "<recipient>", text, flags=re.IGNORECASE)
+    return " ".join(text.split())[:_ERROR_LENGTH]
