@@ -87,6 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
     from .boards.views import bp as boards_bp
+    from .mail_settings.views import bp as mail_settings_bp
     from .moderation.views import bp as moderation_bp
     from .pages.views import bp as pages_bp
 
@@ -95,6 +96,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(boards_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(mail_settings_bp)
 
     from . import cli, page_cache, templating
 

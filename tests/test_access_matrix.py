@@ -37,7 +37,9 @@ from forum.extensions import db
 from forum.models import (
     Board,
     BoardMode,
+    DigestFrequency,
     Helpline,
+    MailKind,
     Post,
     ReasonTemplate,
     ReviewItem,
@@ -47,7 +49,7 @@ from forum.models import (
     utcnow,
 )
 from forum.safety import phrase_key
-from forum.services import accounts, moderation, transaction
+from forum.services import accounts, mail_settings, moderation, transaction
 from tests.conftest import TEST_PASSWORD, log_in
 
 ROLES = ("anonymous", "unverified", "member", "other_member", "suspended",
@@ -81,6 +83,8 @@ REVIEW = To("/review")
 ITEM = To(r"/review/\d+")
 ACCOUNT = To("/account")
 NOTICES = To("/notices")
+LOUNGE = To("/b/lounge")
+MAIL = To("/settings/mail")
 
 REFUSED_STATUSES = {400, 403, 404, 405, 409}
 G, P = "GET", "POST"
@@ -103,6 +107,7 @@ G, P = "GET", "POST"
 #   spam item      a reported spam reply in lounge: the item acted on
 #   (held item     a new member's held reply in lounge: the item bulk-approved, in the form)
 #   account item   an account review item (no board)
+#   unsubscribe link  the link in a bystander's daily digest; dead link: a made-up one
 # The admin targets (a helpline, a reason template, a watched phrase...) are named for
 # what happens to them.
 
@@ -204,6 +209,30 @@ EXPECTED: dict[str, list[tuple]] = {
     "moderation.withdraw": [
         (P, "rejected post",        LOGIN, 404,   NOTICES, 404, 404,   404,   404,   404),
         (P, "waiting post",         LOGIN, 404,   404,   404,   404,   404,   404,   404)],
+
+    # --- following, and members' mail ------------------------------------------------
+    "mail_settings.follow_board": [
+        (P, "lounge",               LOGIN, LOUNGE, LOUNGE, LOUNGE, LOUNGE, LOUNGE, LOUNGE,
+                                    LOUNGE),
+        # a members-only board: any member may follow it
+        (P, "private",              LOGIN, To("/b/private"), To("/b/private"),
+                                    To("/b/private"), To("/b/private"), To("/b/private"),
+                                    To("/b/private"), To("/b/private"))],
+    "mail_settings.follow_topic": [
+        (P, "topic",                LOGIN, TOPIC, TOPIC, TOPIC, TOPIC, TOPIC, TOPIC, TOPIC),
+        # a waiting topic does not reveal that it exists, except to its board's moderators
+        (P, "waiting topic",        LOGIN, 404,   404,   404,   404,   404,   TOPIC, TOPIC)],
+    "mail_settings.settings": [
+        (G, "-",                    LOGIN, 200,   200,   200,   200,   200,   200,   200),
+        (P, "-",                    LOGIN, MAIL,  MAIL,  MAIL,  MAIL,  MAIL,  MAIL,  MAIL)],
+    "mail_settings.resume": [
+        (P, "-",                    LOGIN, MAIL,  MAIL,  MAIL,  MAIL,  MAIL,  MAIL,  MAIL)],
+    # A bystander's mailed link: it works for whoever holds it, logged in or not, as the
+    # one-click POST from their mail provider must (RFC 8058).
+    "mail_settings.unsubscribe": [
+        (G, "unsubscribe link",     200,   200,   200,   200,   200,   200,   200,   200),
+        (P, "unsubscribe link",     200,   200,   200,   200,   200,   200,   200,   200),
+        (G, "dead link",            404,   404,   404,   404,   404,   404,   404,   404)],
 
     # --- the review queue --------------------------------------------------------------
     "moderation.review_queue": [
@@ -316,6 +345,11 @@ FORMS = {
     "boards.reply": {"body": "That sounds lovely.", "submit": "Post reply"},
     "boards.edit": {"body": "Thanks for having me, everyone.", "submit": "Save changes"},
     "moderation.report": {"reason": "spam", "note": ""},
+    "mail_settings.follow_board": {"action": "follow"},
+    "mail_settings.follow_topic": {"action": "follow"},
+    "mail_settings.settings": {"digest": "daily", "digest_hour": "8", "digest_weekday": "0",
+                               "timezone": "Europe/London", "notify_reply": "y"},
+    "mail_settings.unsubscribe": {"List-Unsubscribe": "One-Click"},
     "admin.boards": {"slug": "meadow", "name": "Meadow", "description": "Open fields",
                      "is_public": "y", "mode": "open", "position": ""},
     "admin.edit_board": {"name": "Garden", "description": "About garden", "is_public": "y",
@@ -413,6 +447,9 @@ def build_world(app, make) -> SimpleNamespace:
             late = user(latecomer)  # links as the mail would carry them
             verify_token = accounts._issue_token(late, accounts.VERIFY, timedelta(hours=1))
             reset_token = accounts._issue_token(late, accounts.RESET, timedelta(hours=1))
+            mail_choices = mail_settings.settings_for(user(bystander))
+            mail_choices.digest = DigestFrequency.DAILY
+            unsubscribe = mail_settings.unsubscribe_token(mail_choices, MailKind.DIGEST)
         crisis_phrase = db.session.scalar(sa.select(sa.func.min(WatchedPhrase.id)).where(
             WatchedPhrase.action == "crisis"))
         ids = {"helpline": lines[0].id, "doomed helpline": lines[1].id,
@@ -432,6 +469,7 @@ def build_world(app, make) -> SimpleNamespace:
         "report item": {"item_id": report_item}, "spam item": {"item_id": spam_item},
         "account item": {"item_id": account_item},
         "verify token": {"token": verify_token}, "reset token": {"token": reset_token},
+        "unsubscribe link": {"token": unsubscribe}, "dead link": {"token": "not-a-link"},
         "bystander": {"user_id": bystander.id},
         "helpline": {"helpline_id": ids["helpline"]},
         "doomed helpline": {"helpline_id": ids["doomed helpline"]},

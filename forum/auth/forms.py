@@ -3,6 +3,7 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField, Submit
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..forms import readable_text
+from ..mail_settings.forms import digest_field, timezone_field
 from ..services.accounts import PASSWORD_MAX, PASSWORD_MIN
 
 
@@ -24,6 +25,10 @@ class RegisterForm(FlaskForm):
         "Password again",
         validators=[DataRequired("Type the password again."),
                     EqualTo("password", "The two passwords don't match.")])
+    digest = digest_field("A gentle email now and then with what's new in the boards and "
+                          "topics you follow. None until you choose one; you can change it "
+                          "any time in your mail settings.")
+    timezone = timezone_field()
     accept_guidelines = BooleanField(
         "I have read the community guidelines and will follow them",
         validators=[DataRequired("Please read and accept the community guidelines to join.")])

@@ -41,11 +41,15 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            accounts.register(form.username.data, form.email.data, form.password.data)
+            accounts.register(form.username.data, form.email.data, form.password.data,
+                              digest=form.digest.data, timezone=form.timezone.data)
         except ServiceError as error:
             show_service_error(form, error)
         else:
             return redirect(url_for("auth.check_email"))
+    if request.method == "GET":
+        # Nothing chosen yet: the browser may suggest its own zone (static/js/timezone.js).
+        form.timezone.render_kw = {"data-suggest-browser-timezone": ""}
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
 

@@ -20,8 +20,8 @@ from flask import current_app, url_for
 from .. import mail
 from ..content import is_invisible_or_control
 from ..extensions import db
-from ..models import AccountToken, Role, User, new_session_token, utcnow
-from . import ServiceError, transaction
+from ..models import AccountToken, DigestFrequency, Role, User, new_session_token, utcnow
+from . import ServiceError, mail_settings, transaction
 
 password_hasher = PasswordHasher()
 # Verifying against this costs what a real check costs, so timing cannot tell
@@ -116,27 +116,31 @@ def _redeem_token(token: str, purpose: str, now: datetime | None = None) -> User
 
 # --- registration and verification -------------------------------------------
 
-def register(username: str, email: str, password: str) -> None:
+def register(username: str, email: str, password: str, *,
+             digest: str = DigestFrequency.NONE, timezone: str = "UTC") -> None:
     """Create an unverified account and mail a confirmation link.
 
     If the address is already registered, its owner is told by mail instead;
-    the caller answers the same either way.
+    the caller answers the same either way. The digest and timezone chosen on the
+    form are stored with the new account.
     """
     problem = username_problem(username)
     if problem:
         raise ServiceError(problem, field="username")
     check_password_strength(password)
     email = checked_email(email)
+    mail_settings.check_choices(digest, timezone)
     password_hash = password_hasher.hash(password)  # always paid, known address or not
     try:
-        _register(username, email, password_hash)
+        _register(username, email, password_hash, digest, timezone)
     except sa.exc.IntegrityError:
         # Someone took the name between our check and our insert.
         raise ServiceError("That username is taken. Please choose another.",
                            field="username") from None
 
 
-def _register(username: str, email: str, password_hash: str) -> None:
+def _register(username: str, email: str, password_hash: str, digest: str,
+              timezone: str) -> None:
     with transaction():
         if find_by_username(username) is not None:
             raise ServiceError("That username is taken. Please choose another.", field="username")
@@ -150,6 +154,7 @@ def _register(username: str, email: str, password_hash: str) -> None:
             )
             db.session.add(user)
             db.session.flush()
+            mail_settings.start_for_new_member(user, digest, timezone)
             message = _verification_message(user)
     # After the commit and the response: a slow mail server must neither hold the
     # transaction open nor make a known address answer more slowly than a new one.

@@ -13,12 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app, has_request_context, url_for
 
 from .. import permissions
 from ..content import clean_body, clean_single_line, render_post
 from ..extensions import db
-from ..models import Board, Post, PostRevision, PostStatus, Topic, User, utcnow
-from . import PermissionDenied, ServiceError, audit, moderation, transaction
+from ..models import (
+    Board,
+    MailKind,
+    Notice,
+    Post,
+    PostRevision,
+    PostStatus,
+    Topic,
+    User,
+    utcnow,
+)
+from . import PermissionDenied, ServiceError, audit, follows, moderation, notices, transaction
 
 TITLE_MAX = 150
 BODY_MAX = 20_000
@@ -99,6 +110,7 @@ def create_topic(author: User, board: Board, title: str, body: str,
         if published:
             _bump_board(board.id, topics=1, posts=1, at=now)
         moderation.raise_for_new_post(post, board.id, screening)
+        follows.auto_follow_topic(author, topic)
     return Submission(topic, post, screening)
 
 
@@ -121,7 +133,53 @@ def create_reply(author: User, topic: Topic, body: str, content_warning: str | N
         if status == PostStatus.PUBLISHED:
             _count_published_reply(topic.id, topic.board_id, +1, at=now)
         moderation.raise_for_new_post(post, topic.board_id, screening)
+        follows.auto_follow_topic(author, topic)
+        if status == PostStatus.PUBLISHED:
+            post_became_visible(post)
     return Submission(topic, post, screening)
+
+
+def post_became_visible(post: Post) -> None:
+    """Within the caller's transaction, when a reply first goes out to everyone (posted
+    by a trusted member, or approved by a moderator): tell the topic's author and the
+    author of the post it quotes.
+
+    Nobody is told twice about one post (a post edited back into the queue and approved
+    again went out before). The words name only the replier and the topic's title:
+    nothing of the reply itself, which may carry a content warning.
+    """
+    if post.author is None or post.status != PostStatus.PUBLISHED or is_first_post(post):
+        return
+    topic, replier = post.topic, post.author
+    link = _permalink(post.id)
+    told = {replier.id}
+    quoted = db.session.get(Post, post.quote_of_id) if post.quote_of_id else None
+    if quoted is not None and quoted.status == PostStatus.PUBLISHED \
+            and quoted.author is not None and quoted.author_id not in told:
+        _notify_once(quoted.author, "quote", f"{replier.username} quoted you in “{topic.title}”",
+                     f"{replier.username} quoted your post in “{topic.title}”.", link,
+                     MailKind.QUOTE)
+        told.add(quoted.author_id)
+    if topic.author is not None and topic.author_id not in told \
+            and follows.still_follows_topic(topic.author_id, topic.id):
+        _notify_once(topic.author, "reply", f"New reply to “{topic.title}”",
+                     f"{replier.username} replied to your topic “{topic.title}”.", link,
+                     MailKind.REPLY)
+
+
+def _permalink(post_id: int) -> str:
+    if has_request_context():
+        return url_for("boards.permalink", post_id=post_id)
+    # Posts are also written outside requests (the demo, the CLI).
+    return current_app.url_map.bind("localhost").build("boards.permalink", {"post_id": post_id})
+
+
+def _notify_once(user: User, kind: str, subject: str, message: str, link: str,
+                 mail_kind: MailKind) -> None:
+    already = db.session.scalar(sa.select(Notice.id).where(
+        Notice.user_id == user.id, Notice.kind == kind, Notice.link == link).limit(1))
+    if already is None:
+        notices.notify(user, kind, subject, message, link, mail_kind=mail_kind)
 
 
 def _count_published_reply(topic_id: int, board_id: int, delta: int, at=None) -> None:
