@@ -6,7 +6,7 @@ from flask import current_app
 
 from .extensions import db
 from .models import Role
-from .services import accounts, admin, posting
+from .services import accounts, admin, follows, mail_settings, posting
 
 DEMO_PASSWORD = "kindred-demo-password"
 
@@ -84,4 +84,12 @@ def fill_demo() -> list[tuple[str, str]]:
     posting.create_topic(users["newcomer"], boards["far-from-home"], "Hello from a new member",
                          "I moved here for work last month and don't know anyone yet. "
                          "Is it normal to feel this homesick?")
+    # Every demo member follows every board and reads a daily digest at 8 (UTC), so
+    # `flask --app wsgi digests send --dry-run` has something to show.
+    for user in users.values():
+        for board in boards.values():
+            follows.follow_board(user, board)
+        mail_settings.save_settings(user, digest="daily", digest_hour=8, digest_weekday=0,
+                                    timezone="UTC", notify_reply=True, notify_quote=True,
+                                    notify_moderation=True)
     return [(username, str(role)) for username, role in MEMBERS]

@@ -25,13 +25,7 @@ from forum.models import MailKind, OutboxMessage, User
 from forum.services import mail_settings, notices, transaction
 from tests.conftest import log_in
 from tests.moderation_helpers import act, item_for
-from tests.smtp_server import (
-    SmtpServer,
-    free_port,  # noqa: F401 (older imports: use smtp_server)
-    running_smtp_server,
-    smtp_settings,
-)
-from tests.smtp_server import SmtpServer as Recorder  # noqa: F401 (older imports: use smtp_server)
+from tests.smtp_server import SmtpServer, running_smtp_server, smtp_settings
 from tests.test_content import PAYLOADS, check_page, html_violations
 
 BASE_URL = "https://kindred.example"  # tests/conftest.py's setting

@@ -1,0 +1,254 @@
+"""What goes in each member's digest, for a whole batch of members at once.
+
+A batch is loaded in a fixed number of queries, whatever its size: the members'
+follows; the most recently active topics of every board they follow (the top
+TOPICS_PER_BOARD of each board, enough for any member's top TOPICS_PER_DIGEST);
+the followed topics that moved; the newest published posts of those topics;
+and each board's newest topics still waiting for a first reply. Each member's
+digest is then picked out in Python.
+
+Only published posts in published topics are read, so nothing pending, hidden,
+rejected or deleted can reach a digest. There are no popularity counts.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import nh3
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Board, Follow, Post, PostStatus, Topic, User
+
+TOPICS_PER_DIGEST = 10
+POSTS_PER_TOPIC = 3
+UNANSWERED_PER_DIGEST = 5
+# Each board's most recently active topics loaded for a batch: a member's top
+# TOPICS_PER_DIGEST always come from these, even if some are their own posts or
+# they left some of them.
+TOPICS_PER_BOARD = 3 * TOPICS_PER_DIGEST
+UNANSWERED_WITHIN = timedelta(days=7)
+EXCERPT_CHARS = 280
+FORMER_MEMBER = "a former member"
+
+
+@dataclass(frozen=True)
+class Member:
+    """What a batch needs to know about one member."""
+
+    user_id: int
+    username: str
+    covered_from: datetime
+    covered_until: datetime
+
+
+@dataclass(frozen=True)
+class DigestPost:
+    post_id: int
+    author: str
+    created_at: datetime
+    excerpt: str  # plain text taken from the stored, sanitised HTML
+    content_warning: str | None
+
+
+@dataclass
+class DigestTopic:
+    topic_id: int
+    title: str
+    board_name: str
+    board_slug: str
+    is_new: bool  # started within the period
+    posts: list[DigestPost] = field(default_factory=list)
+
+
+@dataclass
+class Digest:
+    member: Member
+    topics: list[DigestTopic]
+    unanswered: list[DigestTopic]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.topics and not self.unanswered
+
+
+def excerpt_of(body_html: str, limit: int = EXCERPT_CHARS) -> str:
+    """A short plain-text excerpt from a post's sanitised HTML (tags dropped, not escaped:
+    the templates escape it)."""
+    text = html.unescape(nh3.clean(body_html, tags=set()))
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut + "…"
+
+
+def build_digests(members: list[Member]) -> list[Digest]:
+    if not members:
+        return []
+    ids = [member.user_id for member in members]
+    since = min(member.covered_from for member in members)
+    until = max(member.covered_until for member in members)
+
+    boards_of: dict[int, set[int]] = defaultdict(set)
+    topics_of: dict[int, set[int]] = defaultdict(set)
+    left_by: dict[int, set[int]] = defaultdict(set)
+    for user_id, board_id, topic_id, following in db.session.execute(
+            sa.select(Follow.user_id, Follow.board_id, Follow.topic_id, Follow.following)
+            .where(Follow.user_id.in_(ids))):
+        if board_id is not None and following:
+            boards_of[user_id].add(board_id)
+        elif topic_id is not None:
+            (topics_of if following else left_by)[user_id].add(topic_id)
+
+    all_boards = set().union(*boards_of.values())
+    all_topics = set().union(*topics_of.values())
+    topics = _active_topics(all_boards, all_topics, since, until)
+    posts = _newest_posts(list(topics), since, until)
+    unanswered = _unanswered_topics(all_boards, until)
+
+    digests = []
+    for member in members:
+        uid = member.user_id
+        candidates = [topic for topic in topics.values()
+                      if (topic.board_id in boards_of[uid] or topic.topic_id in topics_of[uid])
+                      and topic.topic_id not in left_by[uid]]
+        candidates.sort(key=lambda topic: topic.last_post_at, reverse=True)
+        chosen = []
+        for topic in candidates:
+            if topic.post_count == 1:
+                continue  # nobody has answered yet: an invitation below, not news
+            news = [post for post in posts.get(topic.topic_id, ())
+                    if post.author_id != uid
+                    and member.covered_from <= post.created_at < member.covered_until]
+            if not news:
+                continue
+            chosen.append(topic.for_digest(news[:POSTS_PER_TOPIC], member))
+            if len(chosen) == TOPICS_PER_DIGEST:
+                break
+        shown = {topic.topic_id for topic in chosen}
+        invitations = [topic.for_digest([], member) for topic in unanswered
+                       if topic.board_id in boards_of[uid] and topic.author_id != uid
+                       and topic.topic_id not in shown and topic.topic_id not in left_by[uid]
+                       and topic.created_at < member.covered_until]
+        digests.append(Digest(member, chosen, invitations[:UNANSWERED_PER_DIGEST]))
+    return digests
+
+
+# --- the batch's queries -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Topic:
+    topic_id: int
+    board_id: int
+    author_id: int | None
+    title: str
+    board_name: str
+    board_slug: str
+    created_at: datetime
+    last_post_at: datetime
+    post_count: int  # published posts
+
+    def for_digest(self, news: list[_Post], member: Member) -> DigestTopic:
+        return DigestTopic(
+            self.topic_id, self.title, self.board_name, self.board_slug,
+            is_new=self.created_at >= member.covered_from,
+            posts=[DigestPost(post.post_id, post.author, post.created_at,
+                              "" if post.content_warning else excerpt_of(post.body_html),
+                              post.content_warning) for post in news])
+
+
+@dataclass(frozen=True)
+class _Post:
+    post_id: int
+    topic_id: int
+    author_id: int | None
+    author: str
+    created_at: datetime
+    body_html: str
+    content_warning: str | None
+
+
+_TOPIC_COLUMNS = (Topic.id, Topic.board_id, Topic.author_id, Topic.title, Board.name,
+                  Board.slug, Topic.created_at, Topic.last_post_at, Topic.post_count)
+
+
+def _listed(query):
+    return query.join(Board, Board.id == Topic.board_id).where(
+        Topic.status == PostStatus.PUBLISHED)
+
+
+def _active_topics(board_ids: set[int], topic_ids: set[int], since: datetime,
+                   until: datetime) -> dict[int, _Topic]:
+    """Each followed board's most recently active topics, and the followed topics that
+    moved, in the period (two queries)."""
+    found: dict[int, _Topic] = {}
+    if board_ids:
+        rank = sa.func.row_number().over(partition_by=Topic.board_id,
+                                         order_by=Topic.last_post_at.desc()).label("rank")
+        ranked = _listed(sa.select(*_TOPIC_COLUMNS, rank)).where(
+            Topic.board_id.in_(sorted(board_ids)), Topic.last_post_at >= since,
+            Topic.created_at < until).subquery()
+        rows = db.session.execute(sa.select(*[column for column in ranked.c
+                                              if column.name != "rank"])
+                                  .where(ranked.c.rank <= TOPICS_PER_BOARD))
+        found.update((row[0], _Topic(*row)) for row in rows)
+    wanted = sorted(topic_ids - found.keys())
+    for chunk in _chunks(wanted, 1000):
+        rows = db.session.execute(_listed(sa.select(*_TOPIC_COLUMNS)).where(
+            Topic.id.in_(chunk), Topic.last_post_at >= since))
+        found.update((row[0], _Topic(*row)) for row in rows)
+    return found
+
+
+def _newest_posts(topic_ids: list[int], since: datetime,
+                  until: datetime) -> dict[int, list[_Post]]:
+    """The newest published posts of each topic in the period, newest first.
+
+    A few more than a digest shows, so that a member's own posts can be left out.
+    """
+    found: dict[int, list[_Post]] = defaultdict(list)
+    for chunk in _chunks(sorted(topic_ids), 1000):
+        rank = sa.func.row_number().over(partition_by=Post.topic_id,
+                                         order_by=Post.id.desc()).label("rank")
+        author = sa.func.coalesce(User.username, FORMER_MEMBER).label("author")
+        ranked = (sa.select(Post.id, Post.topic_id, Post.author_id, author,
+                            Post.created_at, Post.body_html, Post.content_warning, rank)
+                  .outerjoin(User, User.id == Post.author_id)
+                  .where(Post.topic_id.in_(chunk), Post.status == PostStatus.PUBLISHED,
+                         Post.created_at >= since, Post.created_at < until)
+                  .subquery())
+        rows = db.session.execute(sa.select(*[column for column in ranked.c
+                                              if column.name != "rank"])
+                                  .where(ranked.c.rank <= 2 * POSTS_PER_TOPIC)
+                                  .order_by(ranked.c.topic_id, ranked.c.id.desc()))
+        for row in rows:
+            found[row.topic_id].append(_Post(*row))
+    return found
+
+
+def _unanswered_topics(board_ids: set[int], until: datetime) -> list[_Topic]:
+    """Each followed board's newest topics that nobody has answered yet (one query)."""
+    if not board_ids:
+        return []
+    rank = sa.func.row_number().over(partition_by=Topic.board_id,
+                                     order_by=Topic.created_at.desc()).label("rank")
+    ranked = _listed(sa.select(*_TOPIC_COLUMNS, rank)).where(
+        Topic.board_id.in_(sorted(board_ids)), Topic.post_count == 1,
+        Topic.created_at >= until - UNANSWERED_WITHIN, Topic.created_at < until).subquery()
+    rows = db.session.execute(
+        sa.select(*[column for column in ranked.c if column.name != "rank"])
+        .where(ranked.c.rank <= 2 * UNANSWERED_PER_DIGEST)
+        .order_by(ranked.c.created_at.desc()))
+    return [_Topic(*row) for row in rows]
+
+
+def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

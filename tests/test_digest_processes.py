@@ -1,0 +1,79 @@
+"""Several `flask digests send` processes at once, as operators scale out: on
+PostgreSQL they split the due members with SELECT ... FOR UPDATE SKIP LOCKED; on
+SQLite they queue for the write lock. Either way every member gets exactly one
+digest, through a real SMTP server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from forum.extensions import db
+from forum.models import DigestDelivery, Follow, MailSettings, OutboxMessage, User, utcnow
+from tests.smtp_server import running_smtp_server
+
+REPO = Path(__file__).resolve().parent.parent
+MEMBERS = 2000
+PROCESSES = 4
+
+
+def add_due_members(app, board_id: int, count: int) -> None:
+    """Members with a daily digest due now, following the board (bulk, as a big forum has)."""
+    now = utcnow()
+    with app.app_context():
+        db.session.execute(sa.insert(User), [
+            {"username": f"due{n}", "username_key": f"due{n}", "email": f"due{n}@example.org",
+             "email_verified_at": now, "password_hash": "x", "role": "member",
+             "session_token": f"token-{n}", "created_at": now, "moderates_all_boards": False,
+             "approved_post_count": 3, "rejected_post_count": 0}
+            for n in range(count)])
+        ids = list(db.session.scalars(sa.select(User.id).where(User.username.like("due%"))))
+        db.session.execute(sa.insert(MailSettings), [
+            {"user_id": user_id, "digest": "daily", "digest_hour": 8, "digest_weekday": 0,
+             "timezone": "UTC", "notify_reply": True, "notify_quote": True,
+             "notify_moderation": True, "version": 1,
+             "next_digest_at": now - timedelta(minutes=1),
+             "digest_covered_until": now - timedelta(hours=2)} for user_id in ids])
+        db.session.execute(sa.insert(Follow), [
+            {"user_id": user_id, "board_id": board_id, "following": True, "created_at": now}
+            for user_id in ids])
+        db.session.commit()
+
+
+def test_four_sender_processes_give_every_member_exactly_one_digest(make, app, tmp_path):
+    board = make.board()
+    writer = make.user("writer")
+    topic = make.topic(writer, board, "Hello all", "Glad to find this place")
+    make.reply(writer, topic, "Welcome, everyone")
+    add_due_members(app, board.id, MEMBERS)
+    with running_smtp_server() as server:
+        env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+               "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "processes-test-key",
+               "BASE_URL": "https://kindred.example", "MAIL_BACKEND": "smtp",
+               "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port), "SMTP_STARTTLS": "0"}
+        senders = [subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "digests", "send",
+             "--batch-size", "50"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True) for _ in range(PROCESSES)]
+        outputs = [sender.communicate(timeout=600) for sender in senders]
+
+    for sender, (_, err) in zip(senders, outputs, strict=True):
+        assert sender.returncode == 0, err[-3000:]
+    # Each prints "N members due: sent S, nothing new for E, skipped K, failed F."
+    sent_per_process = [int(out.rsplit(": sent ", 1)[1].split(",")[0]) for out, _ in outputs]
+    assert sum(sent_per_process) == MEMBERS
+    recipients = [address for received in server.received for address in received.recipients]
+    assert len(recipients) == MEMBERS
+    assert len(set(recipients)) == MEMBERS
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DigestDelivery)) \
+            == MEMBERS
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.sent_at.is_(None))) == 0
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert sum(1 for sent in sent_per_process if sent) >= 2, sent_per_process  # shared
