@@ -28,6 +28,7 @@ from forum.models import (
     utcnow,
 )
 from forum.services import mail_settings, posting
+from tests.smtp_server import SmtpServer, running_smtp_server, smtp_settings
 from tests.test_content import PAYLOADS, check_page
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -497,3 +498,43 @@ def _member_stub() -> User:
 
 def _settings_stub() -> MailSettings:
     return MailSettings(user_id=1, digest="daily", timezone="UTC", version=1)
+
+
+def test_a_mail_server_dropping_the_connection_halfway_loses_and_doubles_nothing(make, app):
+    board = make.board()
+    writer = make.user("writer")
+    readers = many_readers(make, app, board, 6)
+    topic = make.topic(writer, board, "Hello", "Hello everyone")
+    make.reply(writer, topic, "And welcome")
+    with running_smtp_server() as server:
+        app.config.update(smtp_settings(server))
+        server.answer_at[3] = SmtpServer.DROP
+
+        report = send(app, batch_size=3)
+
+        assert (report.members, report.sent) == (6, 6)
+        assert server.connections >= 2  # the rest went on a new connection
+        for reader in readers:
+            assert len(server.to(f"{reader.username}@example.org")) == 1, reader.username
+
+
+def test_digests_built_while_the_mail_server_is_down_go_on_the_next_run(make, app):
+    board = make.board()
+    writer = make.user("writer")
+    readers = many_readers(make, app, board, 4)
+    make.reply(writer, make.topic(writer, board, "Hello", "Hello everyone"), "Welcome")
+    down = SmtpServer()  # nothing listens on its port
+    app.config.update(smtp_settings(down, SMTP_TIMEOUT=2))
+
+    first = send(app)
+
+    assert (first.members, first.sent) == (4, 4)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.sent_at.is_(None))) == 4
+    with running_smtp_server() as server:
+        app.config.update(smtp_settings(server))
+        second = send(app)  # the next cron run: nobody is due, the outbox sends the rest
+        assert second.members == 0
+        for reader in readers:
+            assert len(server.to(f"{reader.username}@example.org")) == 1, reader.username

@@ -86,6 +86,8 @@ def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: 
             outbox.send_waiting()
         if progress is not None:
             progress(report, len(batch))
+    if not dry_run:
+        outbox.send_waiting()  # also what an earlier run could not send
     return report
 
 
