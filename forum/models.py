@@ -213,6 +213,9 @@ class Post(db.Model):
     body_html: Mapped[str] = mapped_column(sa.Text)
     content_warning: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When everyone could first read it: at once, or when a moderator approved it. Digests
+    # go by this, so a post that waited for review is news when it comes out.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -489,8 +492,11 @@ class MailSettings(db.Model):
     notify_moderation: Mapped[bool] = mapped_column(default=True)
     # "Pause for two weeks": no digest or notice mail before this time.
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Unsubscribe links carry this number: a change of settings retires old links.
+    # Goes up with every change of these settings.
     version: Mapped[int] = mapped_column(default=1)
+    # Unsubscribe links carry their kind's number from here ({"digest": 2, ...}, missing
+    # = 0): a change to what a kind of mail does retires that kind's links, and only those.
+    link_versions: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The end of the period the last digest covered: the next one starts there.
     digest_covered_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

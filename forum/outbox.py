@@ -16,9 +16,9 @@ about the server or the connection (a dropped connection, a timeout, 421, a 4xx
 to the message's data) the batch stops: the server is unwell or asks us to slow
 down, and the next run starts again with that message. When it is about one
 recipient (a 4xx to RCPT: a full mailbox, greylisting), that message waits and
-the batch goes on, so one member's mailbox cannot hold up everyone's mail; after
-RECIPIENT_RETRY_FOR of such refusals it is marked failed. What the server refuses
-for good (5xx for that message) is marked failed and the batch goes on.
+the batch goes on, so one member's mailbox cannot hold up everyone's mail. A
+message still refused "for now" after RETRY_FOR is marked failed, and so is one
+the server refuses for good (5xx) or cannot take (SMTPUTF8): the batch goes on.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ from flask import current_app
 
 from . import mail
 from .extensions import db
-from .models import OutboxMessage, UTCDateTime, utcnow
+from .models import MailSettings, OutboxMessage, User, UTCDateTime, utcnow
+from .services import mail_settings
 
 CLAIM_EXPIRES = timedelta(minutes=10)
-RECIPIENT_RETRY_FOR = timedelta(days=3)
+RETRY_FOR = timedelta(days=3)
 # Sent mail is kept a week (to answer "did it go?"), failed mail a month; then it goes:
 # a message holds a member's address and words they may since have deleted.
 KEEP_SENT = timedelta(days=7)
@@ -52,6 +53,7 @@ class SendReport:
     sent: int  # accepted by the server in this run
     failed: int  # refused for good in this run
     left: int  # still waiting when the run ended (of those asked for, with send_these)
+    dropped: int = 0  # no longer wanted when their turn came (stopped, paused, new address)
 
 
 def queue(message: EmailMessage, *, user_id: int | None, kind: str) -> OutboxMessage:
@@ -101,15 +103,15 @@ _WAITING = sa.and_(_NOT_DONE, sa.or_(_outbox.c.claimed_at.is_(None),
 _CLAIM = (sa.update(_outbox)
           .where(_outbox.c.id == sa.bindparam("outbox_id"), _WAITING)
           .values(claimed_at=sa.bindparam("now", type_=UTCDateTime()))
-          .returning(_outbox.c.id, _outbox.c.user_id, _outbox.c.recipient, _outbox.c.message,
-                     _outbox.c.created_at))
+          .returning(_outbox.c.id, _outbox.c.user_id, _outbox.c.kind, _outbox.c.recipient,
+                     _outbox.c.message, _outbox.c.created_at))
 
 
 def _send(only_ids: list[int] | None, limit: int | None, now: datetime | None) -> SendReport:
     def clock() -> datetime:
         return now or utcnow()
 
-    sent = failed = tried = 0
+    sent = failed = tried = dropped = 0
     # Its own connection: the caller's session may be mid-commit (notices send from
     # after_commit), and every claim and every sent_at here is committed on its own.
     with db.engine.connect() as database, mail.connection() as connection:
@@ -132,6 +134,9 @@ def _send(only_ids: list[int] | None, limit: int | None, now: datetime | None) -
                     if row is None:
                         continue  # another sender took it
                     tried += 1
+                    if not _still_wanted(database, row, clock()):
+                        dropped += 1
+                        continue
                     outcome = _send_one(database, connection, row, clock)
                     if outcome is True:
                         sent += 1
@@ -144,13 +149,14 @@ def _send(only_ids: list[int] | None, limit: int | None, now: datetime | None) -
             still_waiting = still_waiting.where(_outbox.c.id.in_(only_ids))
         left = database.scalar(still_waiting) or 0
         database.commit()
-    return SendReport(sent=sent, failed=failed, left=left)
+    return SendReport(sent=sent, failed=failed, left=left, dropped=dropped)
 
 
 @dataclass(frozen=True)
 class _Claimed:
     id: int
     user_id: int | None
+    kind: str
     recipient: str
     message: bytes
     created_at: datetime
@@ -162,6 +168,33 @@ def _claim(database: sa.Connection, outbox_id: int, now: datetime) -> _Claimed |
                                     "stale_before": now - CLAIM_EXPIRES}).one_or_none()
     database.commit()
     return _Claimed(*won) if won is not None else None
+
+
+_users, _settings = User.__table__, MailSettings.__table__
+_RECIPIENT = (sa.select(_users.c.email, _users.c.email_verified_at, _users.c.banned_at,
+                        _settings.c.user_id.label("has_settings"), _settings.c.digest,
+                        _settings.c.notify_reply, _settings.c.notify_quote,
+                        _settings.c.notify_moderation, _settings.c.paused_until)
+              .select_from(_users.outerjoin(_settings, _settings.c.user_id == _users.c.id))
+              .where(_users.c.id == sa.bindparam("user_id")))
+
+
+def _still_wanted(database: sa.Connection, row: _Claimed, now: datetime) -> bool:
+    """Ask again when the message's turn comes: mail that waited (the server was down)
+    must not reach a member who has since said stop, paused, been banned, or moved to
+    another address. Such a message is dropped (kept a while as failed, then pruned)."""
+    if row.user_id is None:
+        return True
+    member = database.execute(_RECIPIENT, {"user_id": row.user_id}).one_or_none()
+    database.commit()
+    wanted = member is not None and member.email == row.recipient and mail_settings.mail_wanted(
+        row.kind, address=member.email, verified=member.email_verified_at is not None,
+        banned=member.banned_at is not None,
+        settings=member if member.has_settings is not None else None, now=now)
+    if not wanted:
+        _record(database, row, failed_at=now, claimed_at=None,
+                last_error="not sent: the member no longer wants this mail, or moved")
+    return wanted
 
 
 def _record(database: sa.Connection, row: _Claimed, **values) -> None:
@@ -180,8 +213,10 @@ def _send_one(database: sa.Connection, connection: mail.Connection, row: _Claime
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
         code = _reply_code(error)
         about_recipient = isinstance(error, smtplib.SMTPRecipientsRefused) and code != 421
+        # A message refused "for now" for days (its recipient, or its data) is given up,
+        # or one bad message would hold every message behind it for ever.
         if (code is not None and 500 <= code < 600) or (
-                about_recipient and clock() - _aware(row.created_at) > RECIPIENT_RETRY_FOR):
+                code != 421 and clock() - _aware(row.created_at) > RETRY_FOR):
             reason = _describe(error, row.recipient)
             _record(database, row, failed_at=clock(), last_error=reason)
             current_app.logger.warning("mail %s to user %s refused for good: %s", row.id,
@@ -191,6 +226,17 @@ def _send_one(database: sa.Connection, connection: mail.Connection, row: _Claime
         if about_recipient:
             return None
         raise _StopBatch from error
+    except smtplib.SMTPNotSupportedError as error:
+        if "SMTPUTF8" not in str(error):  # e.g. no AUTH for our login: our settings
+            _put_back(database, row, error)
+            raise _StopBatch from error
+        # This message needs what the server lacks (an address that is not ASCII, and
+        # no SMTPUTF8): it will never go, and the others can.
+        reason = _describe(error, row.recipient)
+        _record(database, row, failed_at=clock(), last_error=reason)
+        current_app.logger.warning("mail %s to user %s cannot be sent: %s", row.id,
+                                   row.user_id, reason)
+        return False
     except (smtplib.SMTPException, OSError) as error:
         # Refusals that are not about this message (the connection, STARTTLS, the login,
         # our sender address) fail no message: all of them wait until it is put right.

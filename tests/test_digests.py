@@ -28,6 +28,7 @@ from forum.models import (
     utcnow,
 )
 from forum.services import mail_settings, posting
+from tests.moderation_helpers import decide, item_for
 from tests.smtp_server import SmtpServer, running_smtp_server, smtp_settings
 from tests.test_content import PAYLOADS, check_page
 
@@ -538,3 +539,94 @@ def test_digests_built_while_the_mail_server_is_down_go_on_the_next_run(make, ap
         assert second.members == 0
         for reader in readers:
             assert len(server.to(f"{reader.username}@example.org")) == 1, reader.username
+
+
+# --- news is never lost between two digests ---------------------------------------------------
+
+def test_a_reply_approved_after_waiting_is_news_in_the_next_digest(make, app):
+    board = make.board()
+    reader, writer = make.user("reader"), make.user("writer")
+    newcomer = make.user("newcomer", trusted=False)
+    moderator = make.user("keeper", role="moderator", moderates=(board,))
+    follow_board(app, reader, board)
+    topic = make.topic(writer, board, "Hello", "Hello everyone")
+    make.reply(writer, topic, "Welcome all")
+    held = make.reply(newcomer, topic, "A first reply that waited for a moderator")
+    subscribe(app, reader, due_now=True)
+    send(app)
+    [first] = digests_to("reader@example.org")
+    assert "waited for a moderator" not in first.as_string()
+
+    decide(app, moderator, item_for(app, held.id).id, "approve")
+    with app.app_context():
+        next_due = db.session.get(MailSettings, reader.id).next_digest_at
+    send(app, now=next_due + timedelta(minutes=1))
+
+    _, second = digests_to("reader@example.org")
+    assert "A first reply that waited for a moderator" in parts(second)[0]
+
+
+def test_quoted_words_stay_out_of_excerpts(make, app):
+    board = make.board()
+    reader, writer, friend = make.user("reader"), make.user("writer"), make.user("friend")
+    follow_board(app, reader, board)
+    topic = make.topic(writer, board, "A hard day", "Words behind a warning",
+                       content_warning="self-harm")
+    with app.test_request_context():
+        quoted = db.session.scalar(sa.select(Post).where(Post.topic_id == topic.id))
+        posting.create_reply(db.session.get(User, friend.id), db.session.get(Topic, topic.id),
+                             "> Words behind a warning\n\nSending you a hug", quote_of=quoted)
+    subscribe(app, reader, due_now=True)
+    send(app)
+
+    [message] = digests_to("reader@example.org")
+    text, html = parts(message)
+    for body in (text, html):
+        assert "Sending you a hug" in body
+        assert "Words behind a warning" not in body
+
+
+def test_a_25_hour_day_loses_no_news(make, app):
+    """London falls back on 25 October 2026: the day from one 08:00 digest to the next
+    is 25 hours long, and a reply written in its first hour is in the second digest."""
+    board = make.board()
+    reader, writer = make.user("reader"), make.user("writer")
+    follow_board(app, reader, board)
+    topic = make.topic(writer, board, "Hello", "Hello everyone")
+    subscribe(app, reader, hour=8, zone="Europe/London", now=at("2026-10-24T06:00"))
+    assert run_clock(app, at("2026-10-24T06:00"), hours=2) == [at("2026-10-24T07:00")]
+    reply = make.reply(writer, topic, "Written half an hour after the digest")
+    with app.app_context():  # the test's clock is a month back: date what was written
+        for post in db.session.scalars(sa.select(Post).where(Post.topic_id == topic.id)):
+            post.published_at = post.created_at = at("2026-10-20T12:00")
+        db.session.get(Post, reply.id).published_at = at("2026-10-24T07:30")
+        written = db.session.get(Topic, topic.id)
+        written.created_at, written.last_post_at = at("2026-10-20T12:00"), at("2026-10-24T07:30")
+        db.session.commit()
+
+    assert run_clock(app, at("2026-10-24T08:00"), hours=26) == [at("2026-10-25T08:00")]
+
+    [second] = digests_to("reader@example.org")  # the first had nothing new: no mail
+    assert "Written half an hour after the digest" in parts(second)[0]
+
+
+def test_a_digest_that_could_not_be_built_keeps_its_news_for_the_next(make, app, monkeypatch):
+    board = make.board()
+    reader, writer = make.user("reader"), make.user("writer")
+    follow_board(app, reader, board)
+    make.reply(writer, make.topic(writer, board, "Hello", "Hello everyone"), "Kept for later")
+    subscribe(app, reader, due_now=True)
+    real_message = run._message
+
+    def broken(*args):
+        raise ValueError("a template bug")
+
+    monkeypatch.setattr(run, "_message", broken)
+    assert send(app).failed == 1
+    monkeypatch.setattr(run, "_message", real_message)
+    with app.app_context():
+        next_due = db.session.get(MailSettings, reader.id).next_digest_at
+    send(app, now=next_due + timedelta(minutes=1))
+
+    [message] = digests_to("reader@example.org")
+    assert "Kept for later" in parts(message)[0]

@@ -168,9 +168,9 @@ def test_a_recipient_refused_for_days_is_given_up(app, sending_to):
     queue_messages(app, 2)
     sending_to.refuse_recipient["m1@example.org"] = "452 4.2.2 mailbox full"
     assert send_waiting(app) == outbox.SendReport(sent=1, failed=0, left=1)
-    later = utcnow() + outbox.RECIPIENT_RETRY_FOR - timedelta(hours=1)
+    later = utcnow() + outbox.RETRY_FOR - timedelta(hours=1)
     assert send_waiting(app, now=later) == outbox.SendReport(sent=0, failed=0, left=1)
-    days_later = utcnow() + outbox.RECIPIENT_RETRY_FOR + timedelta(hours=1)
+    days_later = utcnow() + outbox.RETRY_FOR + timedelta(hours=1)
     assert send_waiting(app, now=days_later) == outbox.SendReport(sent=0, failed=1, left=0)
     given_up = rows(app)[1]
     assert given_up.failed_at is not None and given_up.last_error.startswith("452")
@@ -348,3 +348,50 @@ def test_old_sent_and_failed_mail_is_deleted_and_waiting_mail_kept(app, sending_
         assert outbox.prune(utcnow() + timedelta(days=31)) == 1  # the failed one
     [left] = rows(app)
     assert left.sent_at is None and left.failed_at is None
+
+
+# --- the member's wishes when the message's turn comes -------------------------------------------
+
+def notice_waiting_for(app, make, username: str, mail_kind=MailKind.REPLY):
+    """A notice mail for a new member, queued while the mail server is down."""
+    member = make.user(username)
+    app.config.update(smtp_settings(SmtpServer(), SMTP_TIMEOUT=2))  # nobody listens
+    with app.test_request_context():
+        notices.notify(db.session.get(User, member.id), "reply", "New reply", "Someone replied",
+                       mail_kind=mail_kind)
+        db.session.commit()
+    assert [row.sent_at for row in rows(app)] == [None]
+    return member
+
+
+@pytest.mark.parametrize("change", ["stopped", "paused", "banned", "new address"])
+def test_waiting_mail_is_not_sent_to_a_member_who_said_stop_meanwhile(app, make, smtp, change):
+    member = notice_waiting_for(app, make, "fern")
+    with app.app_context():
+        user = db.session.get(User, member.id)
+        settings = mail_settings.settings_for(user)
+        if change == "stopped":
+            settings.notify_reply = False
+        elif change == "paused":
+            settings.paused_until = utcnow() + timedelta(days=14)
+        elif change == "banned":
+            user.banned_at = utcnow()
+        else:
+            user.email = "fern.new@example.org"
+        db.session.commit()
+    app.config.update(smtp_settings(smtp))
+
+    report = send_waiting(app)
+
+    assert report == outbox.SendReport(sent=0, failed=0, left=0, dropped=1)
+    assert smtp.messages == []
+    [row] = rows(app)
+    assert row.failed_at is not None and row.last_error.startswith("not sent")
+
+
+def test_waiting_mail_still_goes_to_a_member_who_changed_nothing(app, make, smtp):
+    notice_waiting_for(app, make, "fern")
+    app.config.update(smtp_settings(smtp))
+    assert send_waiting(app) == outbox.SendReport(sent=1, failed=0, left=0)
+    assert [message["To"].addresses[0].addr_spec for message in smtp.messages] == \
+        ["fern@example.org"]

@@ -52,7 +52,7 @@ class Member:
 class DigestPost:
     post_id: int
     author: str
-    created_at: datetime
+    published_at: datetime
     excerpt: str  # plain text taken from the stored, sanitised HTML
     content_warning: str | None
 
@@ -80,8 +80,13 @@ class Digest:
 
 def excerpt_of(body_html: str, limit: int = EXCERPT_CHARS) -> str:
     """A short plain-text excerpt from a post's sanitised HTML (tags dropped, not escaped:
-    the templates escape it)."""
-    text = html.unescape(nh3.clean(body_html, tags=set()))
+    the templates escape it).
+
+    Quoted text is left out: it is someone else's post, which may have carried a content
+    warning or have been hidden or deleted since.
+    """
+    text = html.unescape(nh3.clean(body_html, tags=set(), attributes={},
+                                   clean_content_tags={"blockquote"}))
     text = re.sub(r"\s+", " ", text).strip()
     if len(text) <= limit:
         return text
@@ -126,7 +131,7 @@ def build_digests(members: list[Member]) -> list[Digest]:
                 continue  # nobody has answered yet: an invitation below, not news
             news = [post for post in posts.get(topic.topic_id, ())
                     if post.author_id != uid
-                    and member.covered_from <= post.created_at < member.covered_until]
+                    and member.covered_from <= post.published_at < member.covered_until]
             if not news:
                 continue
             chosen.append(topic.for_digest(news[:POSTS_PER_TOPIC], member))
@@ -159,7 +164,7 @@ class _Topic:
         return DigestTopic(
             self.topic_id, self.title, self.board_name, self.board_slug,
             is_new=self.created_at >= member.covered_from,
-            posts=[DigestPost(post.post_id, post.author, post.created_at,
+            posts=[DigestPost(post.post_id, post.author, post.published_at,
                               "" if post.content_warning else excerpt_of(post.body_html),
                               post.content_warning) for post in news])
 
@@ -170,7 +175,7 @@ class _Post:
     topic_id: int
     author_id: int | None
     author: str
-    created_at: datetime
+    published_at: datetime
     body_html: str
     content_warning: str | None
 
@@ -216,18 +221,20 @@ def _newest_posts(topic_ids: list[int], since: datetime,
     found: dict[int, list[_Post]] = defaultdict(list)
     for chunk in _chunks(sorted(topic_ids), 1000):
         rank = sa.func.row_number().over(partition_by=Post.topic_id,
-                                         order_by=Post.id.desc()).label("rank")
+                                         order_by=(Post.published_at.desc(), Post.id.desc())
+                                         ).label("rank")
         author = sa.func.coalesce(User.username, FORMER_MEMBER).label("author")
         ranked = (sa.select(Post.id, Post.topic_id, Post.author_id, author,
-                            Post.created_at, Post.body_html, Post.content_warning, rank)
+                            Post.published_at, Post.body_html, Post.content_warning, rank)
                   .outerjoin(User, User.id == Post.author_id)
                   .where(Post.topic_id.in_(chunk), Post.status == PostStatus.PUBLISHED,
-                         Post.created_at >= since, Post.created_at < until)
+                         Post.published_at >= since, Post.published_at < until)
                   .subquery())
         rows = db.session.execute(sa.select(*[column for column in ranked.c
                                               if column.name != "rank"])
                                   .where(ranked.c.rank <= 2 * POSTS_PER_TOPIC)
-                                  .order_by(ranked.c.topic_id, ranked.c.id.desc()))
+                                  .order_by(ranked.c.topic_id, ranked.c.published_at.desc(),
+                                            ranked.c.id.desc()))
         for row in rows:
             found[row.topic_id].append(_Post(*row))
     return found

@@ -18,6 +18,7 @@ Why this never sends a digest twice, nor skips one:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from . import schedule
 from .build import Digest, Member, build_digests
 
 BATCH_SIZE = 200
+MAX_CLASHES = 50  # batches given up to other copies in one run before giving up
 # A period's record is what stops a second digest for it; older ones serve no purpose.
 KEEP_DELIVERIES = timedelta(days=35)
 
@@ -63,6 +65,7 @@ def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: 
     now = now or utcnow()
     report = RunReport()
     after_user_id = 0  # --dry-run changes nothing, so it walks the due members in order
+    clashes = 0
     while limit is None or report.members < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.members)
         try:
@@ -76,11 +79,16 @@ def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: 
                 after_user_id = batch[-1][0].user_id
             else:
                 db.session.commit()
-        except (IntegrityError, OperationalError):
+        except (IntegrityError, OperationalError) as error:
             # Another copy did some of these members first (SQLite only: PostgreSQL's
             # SKIP LOCKED keeps copies apart): what it did is no longer due; try again.
+            # Anything else (the database is down) is for the operator to see.
             db.session.rollback()
+            clashes += 1
+            if not _another_sender(error) or clashes > MAX_CLASHES:
+                raise
             current_app.logger.info("digest batch met another sender; claiming again")
+            time.sleep(0.05 * clashes)
             continue
         if not dry_run:
             outbox.send_waiting()
@@ -89,6 +97,12 @@ def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: 
     if not dry_run:
         outbox.send_waiting()  # also what an earlier run could not send
     return report
+
+
+def _another_sender(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return True  # the unique key on (member, period): someone recorded it first
+    return db.engine.dialect.name == "sqlite" and "locked" in str(error.orig).lower()
 
 
 def prune(now: datetime | None = None) -> None:
@@ -134,8 +148,11 @@ def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool) -> Non
             if not dry_run:
                 mail_settings.reschedule(settings, now)
             continue
-        longest = schedule.PERIOD_LENGTH[DigestFrequency(settings.digest)]
-        covered_from = max(settings.digest_covered_until or now - longest, now - longest)
+        # From where the last digest stopped, so nothing falls between two digests (a
+        # 25-hour day, an hour moved later, a late run); but after a long pause or a
+        # stretch without a digest, only the last two periods: old news is not news.
+        oldest = now - 2 * schedule.PERIOD_LENGTH[DigestFrequency(settings.digest)]
+        covered_from = max(settings.digest_covered_until or oldest, oldest)
         members.append(Member(user.id, user.username, covered_from, now))
 
     for digest in build_digests(members):
@@ -169,7 +186,8 @@ def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool) -> Non
         db.session.add(DigestDelivery(
             user_id=user_id, period=periods[user_id], status=status,
             covered_from=digest.member.covered_from, covered_until=digest.member.covered_until))
-        settings.digest_covered_until = digest.member.covered_until
+        if status != "failed":  # a digest that could not be built: its news waits
+            settings.digest_covered_until = digest.member.covered_until
         mail_settings.reschedule(settings, now)
 
 

@@ -1,9 +1,11 @@
 """Members' mail choices: reading and changing them, and the signed links that change
 them without logging in (the unsubscribe page and the one-click POST of RFC 8058).
 
-Every change of a member's settings moves MailSettings.version on, which retires
-the unsubscribe links in mail sent before it ("links expire only when the member
-changes the setting again").
+A change to what a kind of mail does (the digest's frequency or time, a notice
+switched off, a pause) moves that kind's number in MailSettings.link_versions on,
+which retires the unsubscribe links of that kind in mail sent before it ("links
+expire only when the member changes the setting again"); other kinds' links stay
+good, so a member who stopped one kind can still stop another from an older mail.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import mail
 from ..digests import schedule
@@ -29,25 +32,40 @@ def settings_for(user: User) -> MailSettings:
     """The member's settings row, made (with the defaults) if they have none yet."""
     settings = db.session.get(MailSettings, user.id)
     if settings is None:
-        settings = MailSettings(user_id=user.id, digest=DigestFrequency.NONE, digest_hour=8,
-                                digest_weekday=0, timezone="UTC", notify_reply=True,
-                                notify_quote=True, notify_moderation=True, version=1)
-        db.session.add(settings)
+        # Two notices to one member at once (two replies) may both get here: the second
+        # insert does nothing and reads the first's row, instead of failing its request.
+        insert = (postgresql.insert if db.engine.dialect.name == "postgresql"
+                  else sqlite.insert)(MailSettings)
+        db.session.execute(insert.values(
+            user_id=user.id, digest=DigestFrequency.NONE, digest_hour=8, digest_weekday=0,
+            timezone="UTC", notify_reply=True, notify_quote=True, notify_moderation=True,
+            version=1, link_versions={}).on_conflict_do_nothing())
+        settings = db.session.get(MailSettings, user.id)
     return settings
 
 
 def wants_mail(user: User, kind: str, now: datetime | None = None) -> bool:
     """Would this member like this kind of mail now? (Account mail is not asked here.)"""
-    if not user.email or not user.is_verified:
+    return mail_wanted(kind, address=user.email, verified=user.is_verified,
+                       banned=user.is_banned, settings=db.session.get(MailSettings, user.id),
+                       now=now or utcnow())
+
+
+def mail_wanted(kind: str, *, address: str | None, verified: bool, banned: bool, settings,
+                now: datetime) -> bool:
+    """The rule of wants_mail, on plain values (the outbox asks again when it sends).
+
+    `settings` is anything with MailSettings' attributes, or None for the defaults.
+    """
+    if not address or not verified:
         return False
     # A banned member still hears why their account was closed (they cannot log in to
     # read the notice), and nothing else.
-    if user.is_banned and kind != MailKind.MODERATION:
+    if banned and kind != MailKind.MODERATION:
         return False
-    settings = db.session.get(MailSettings, user.id)
     if settings is None:
         return kind != MailKind.DIGEST
-    if settings.paused_until is not None and settings.paused_until > (now or utcnow()):
+    if settings.paused_until is not None and settings.paused_until > now:
         return False
     if kind == MailKind.DIGEST:
         return settings.digest != DigestFrequency.NONE
@@ -75,9 +93,23 @@ def _serializer() -> URLSafeSerializer:
 
 
 def unsubscribe_token(settings: MailSettings, kind: str) -> str:
-    """Names the member, the kind of mail and the settings' version (no expiry: the link
-    stops working only when the member changes their settings again)."""
-    return _serializer().dumps([settings.user_id, str(kind), settings.version])
+    """Names the member, the kind of mail and that kind's link version (no expiry: the
+    link stops working only when the member changes that kind's setting again)."""
+    return _serializer().dumps([settings.user_id, str(kind), _link_version(settings, kind)])
+
+
+def _link_version(settings: MailSettings, kind: str) -> int:
+    return (settings.link_versions or {}).get(str(kind), 0)
+
+
+def _link_state(settings: MailSettings) -> dict[str, tuple]:
+    """What each kind of mail does now: a change to a kind's entry retires its links."""
+    pause = settings.paused_until
+    return {MailKind.DIGEST: (settings.digest, settings.digest_hour, settings.digest_weekday,
+                              settings.timezone, pause),
+            MailKind.REPLY: (settings.notify_reply, pause),
+            MailKind.QUOTE: (settings.notify_quote, pause),
+            MailKind.MODERATION: (settings.notify_moderation, pause)}
 
 
 def _token_parts(token: str) -> tuple[int, MailKind, int] | None:
@@ -98,7 +130,7 @@ def read_unsubscribe_token(token: str) -> tuple[MailSettings, str] | None:
         return None
     user_id, kind, version = parts
     settings = db.session.get(MailSettings, user_id)
-    if settings is None or settings.version != version:
+    if settings is None or _link_version(settings, kind) != version:
         return None
     return settings, kind
 
@@ -155,13 +187,19 @@ def _locked_settings(user_id: int) -> MailSettings | None:
         .execution_options(populate_existing=True))
 
 
-def _changed(settings: MailSettings, now: datetime) -> None:
-    """After any change: a new schedule, and old unsubscribe links retired."""
+def _changed(settings: MailSettings, now: datetime, before: dict[str, tuple]) -> None:
+    """After any change: a new schedule, and the changed kinds' old links retired."""
     if settings.digest == DigestFrequency.NONE:
         # Asking for a digest again later starts afresh, not from the old one.
         settings.digest_covered_until = None
     reschedule(settings, now)
     settings.version = (settings.version or 1) + 1
+    after = _link_state(settings)
+    versions = dict(settings.link_versions or {})
+    for kind, state in after.items():
+        if before.get(kind) != state:
+            versions[str(kind)] = versions.get(str(kind), 0) + 1
+    settings.link_versions = versions  # a new dict: JSON columns do not see mutation
 
 
 def save_settings(user: User, *, digest: str | None, digest_hour: int | None,
@@ -172,6 +210,7 @@ def save_settings(user: User, *, digest: str | None, digest_hour: int | None,
     now = now or utcnow()
     with transaction():
         settings = _locked_settings(user.id) or settings_for(user)
+        before = _link_state(settings)
         settings.digest = DigestFrequency(digest)
         settings.digest_hour = digest_hour
         settings.digest_weekday = digest_weekday
@@ -179,7 +218,7 @@ def save_settings(user: User, *, digest: str | None, digest_hour: int | None,
         settings.notify_reply = bool(notify_reply)
         settings.notify_quote = bool(notify_quote)
         settings.notify_moderation = bool(notify_moderation)
-        _changed(settings, now)
+        _changed(settings, now, before)
     return settings
 
 
@@ -189,8 +228,9 @@ def resume_now(user: User, now: datetime | None = None) -> MailSettings | None:
         settings = _locked_settings(user.id)
         if settings is None or settings.paused_until is None:
             return settings
+        before = _link_state(settings)
         settings.paused_until = None
-        _changed(settings, now)
+        _changed(settings, now, before)
     return settings
 
 
@@ -250,8 +290,9 @@ def unsubscribe(token: str, choice: str, now: datetime | None = None) -> Unsubsc
     now = now or utcnow()
     with transaction():
         settings = _locked_settings(user_id)
-        if settings is None or settings.version != version:
+        if settings is None or _link_version(settings, kind) != version:
             return None
+        before = _link_state(settings)
         described = describe(settings, kind)
         if choice == LESS_OFTEN:
             step = less_often_offer(settings, kind)
@@ -269,7 +310,7 @@ def unsubscribe(token: str, choice: str, now: datetime | None = None) -> Unsubsc
             _stop(settings, kind)
         else:
             raise ServiceError("Choose one of the buttons.")
-        _changed(settings, now)
+        _changed(settings, now, before)
     return Unsubscribed(choice, kind, described, settings)
 
 

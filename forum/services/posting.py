@@ -105,7 +105,7 @@ def create_topic(author: User, board: Board, title: str, body: str,
         db.session.add(topic)
         post = Post(topic=topic, author=author, body_source=draft.body_source,
                     body_html=draft.html, content_warning=draft.content_warning,
-                    created_at=now, status=status)
+                    created_at=now, status=status, published_at=now if published else None)
         db.session.add(post)
         if published:
             _bump_board(board.id, topics=1, posts=1, at=now)
@@ -126,6 +126,7 @@ def create_reply(author: User, topic: Topic, body: str, content_warning: str | N
         post = Post(
             topic=topic, author=author, body_source=draft.body_source, body_html=draft.html,
             content_warning=draft.content_warning, created_at=now, status=status,
+            published_at=now if status == PostStatus.PUBLISHED else None,
             quote_of_id=quote_of.id if quote_of is not None and quote_of.topic_id == topic.id
             else None,
         )
@@ -148,9 +149,10 @@ def post_became_visible(post: Post) -> None:
     again went out before). The words name only the replier and the topic's title:
     nothing of the reply itself, which may carry a content warning.
     """
-    if post.author is None or post.status != PostStatus.PUBLISHED or is_first_post(post):
-        return
     topic, replier = post.topic, post.author
+    if replier is None or post.status != PostStatus.PUBLISHED or is_first_post(post) \
+            or topic.status != PostStatus.PUBLISHED:  # a hidden topic's title stays quiet
+        return
     link = _permalink(post.id)
     told = {replier.id}
     quoted = db.session.get(Post, post.quote_of_id) if post.quote_of_id else None
@@ -216,6 +218,8 @@ def change_status(post: Post, new_status: str) -> None:
     was_counted = old_status == PostStatus.PUBLISHED
     counted = new_status == PostStatus.PUBLISHED
     post.status = new_status
+    if counted and post.published_at is None:
+        post.published_at = now
     if not is_first_post(post):
         if was_counted != counted:
             _count_published_reply(topic.id, topic.board_id, +1 if counted else -1,

@@ -1,7 +1,8 @@
 """mail: follows, digests, outbox
 
 Members' mail settings, what they follow, one row per digest sent (the unique
-key that keeps a digest from going twice) and the outbox of mail waiting to go.
+key that keeps a digest from going twice), the outbox of mail waiting to go, and
+when each post first became visible (digests go by it).
 
 Revision ID: 0004
 Revises: 0003
@@ -45,6 +46,7 @@ def upgrade():
     sa.Column('notify_moderation', sa.Boolean(), nullable=False),
     sa.Column('paused_until', forum.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('link_versions', sa.JSON(), nullable=False),
     sa.Column('next_digest_at', forum.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('digest_covered_until', forum.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_mail_settings_user_id_users'), ondelete='CASCADE'),
@@ -52,6 +54,11 @@ def upgrade():
     )
     with op.batch_alter_table('mail_settings', schema=None) as batch_op:
         batch_op.create_index('ix_mail_settings_due', ['next_digest_at'], unique=False)
+    # Every member so far: no digest, every notice by mail (the defaults new members see).
+    op.execute("INSERT INTO mail_settings (user_id, digest, digest_hour, digest_weekday, "
+               "timezone, notify_reply, notify_quote, notify_moderation, version, "
+               "link_versions) SELECT id, 'none', 8, 0, 'UTC', true, true, true, 1, '{}' "
+               "FROM users")
 
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -70,6 +77,12 @@ def upgrade():
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_waiting', ['sent_at', 'failed_at', 'id'], unique=False)
+
+    with op.batch_alter_table('posts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('published_at', forum.models.UTCDateTime(timezone=True),
+                                      nullable=True))
+    # Posts out before this migration: as good a guess as there is.
+    op.execute("UPDATE posts SET published_at = created_at WHERE status = 'published'")
 
     op.create_table('follows',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -107,3 +120,5 @@ def downgrade():
 
     op.drop_table('mail_settings')
     op.drop_table('digest_deliveries')
+    with op.batch_alter_table('posts', schema=None) as batch_op:
+        batch_op.drop_column('published_at')
