@@ -91,11 +91,11 @@ def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: 
             time.sleep(0.05 * clashes)
             continue
         if not dry_run:
-            outbox.send_waiting()
+            outbox.send_waiting(now=now)
         if progress is not None:
             progress(report, len(batch))
     if not dry_run:
-        outbox.send_waiting()  # also what an earlier run could not send
+        outbox.send_waiting(now=now)  # also what an earlier run could not send
     return report
 
 

@@ -37,7 +37,7 @@ def digests_received(mailbox) -> list:
 def news_at(app, make, author, topic, when: datetime) -> None:
     """A reply that, as far as the digest can tell, was written at `when`."""
     post = make.reply(author, topic, f"Checking in on {when:%A}")
-    update(app, Post, post.id, created_at=when)
+    update(app, Post, post.id, created_at=when, published_at=when)
     update(app, Topic, topic.id, last_post_at=when)
 
 
