@@ -118,7 +118,7 @@ def build_digests(members: list[Member]) -> list[Digest]:
     posts = _newest_posts(list(topics), since, until)
     unanswered = _unanswered_topics(all_boards, until)
 
-    digests = []
+    digests, excerpts = [], {}
     for member in members:
         uid = member.user_id
         candidates = [topic for topic in topics.values()
@@ -134,11 +134,11 @@ def build_digests(members: list[Member]) -> list[Digest]:
                     and member.covered_from <= post.published_at < member.covered_until]
             if not news:
                 continue
-            chosen.append(topic.for_digest(news[:POSTS_PER_TOPIC], member))
+            chosen.append(topic.for_digest(news[:POSTS_PER_TOPIC], member, excerpts))
             if len(chosen) == TOPICS_PER_DIGEST:
                 break
         shown = {topic.topic_id for topic in chosen}
-        invitations = [topic.for_digest([], member) for topic in unanswered
+        invitations = [topic.for_digest([], member, excerpts) for topic in unanswered
                        if topic.board_id in boards_of[uid] and topic.author_id != uid
                        and topic.topic_id not in shown and topic.topic_id not in left_by[uid]
                        and topic.created_at < member.covered_until]
@@ -160,12 +160,18 @@ class _Topic:
     last_post_at: datetime
     post_count: int  # published posts
 
-    def for_digest(self, news: list[_Post], member: Member) -> DigestTopic:
+    def for_digest(self, news: list[_Post], member: Member,
+                   excerpts: dict[int, str]) -> DigestTopic:
+        """`excerpts` is the batch's: a post many members see is cut down once."""
+        for post in news:
+            if post.post_id not in excerpts:
+                excerpts[post.post_id] = \
+                    "" if post.content_warning else excerpt_of(post.body_html)
         return DigestTopic(
             self.topic_id, self.title, self.board_name, self.board_slug,
             is_new=self.created_at >= member.covered_from,
             posts=[DigestPost(post.post_id, post.author, post.published_at,
-                              "" if post.content_warning else excerpt_of(post.body_html),
+                              excerpts[post.post_id],
                               post.content_warning) for post in news])
 
 
