@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import re
 import smtplib
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from queue import Queue
 
 import sqlalchemy as sa
 from flask import current_app
@@ -67,9 +69,14 @@ def queue(message: EmailMessage, *, user_id: int | None, kind: str) -> OutboxMes
     return row
 
 
-def send_waiting(limit: int | None = None, *, now: datetime | None = None) -> SendReport:
-    """Send what waits, oldest first, at most `limit` messages; see the module's notes."""
-    return _send(None, limit, now)
+def send_waiting(limit: int | None = None, *, now: datetime | None = None,
+                 connections: int = 1) -> SendReport:
+    """Send what waits, oldest first, at most `limit` messages; see the module's notes.
+
+    `connections` SMTP sessions send side by side (a digest run: most of the time
+    of one message is waiting for the server's answers).
+    """
+    return _send(None, limit, now, connections)
 
 
 def send_these(ids: Iterable[int], *, now: datetime | None = None) -> SendReport:
@@ -101,55 +108,128 @@ _NOT_DONE = sa.and_(_outbox.c.sent_at.is_(None), _outbox.c.failed_at.is_(None))
 _WAITING = sa.and_(_NOT_DONE, sa.or_(_outbox.c.claimed_at.is_(None),
                                      _outbox.c.claimed_at < sa.bindparam("stale_before")))
 _CLAIM = (sa.update(_outbox)
-          .where(_outbox.c.id == sa.bindparam("outbox_id"), _WAITING)
+          .where(_outbox.c.id.in_(sa.bindparam("outbox_ids", expanding=True)), _WAITING)
           .values(claimed_at=sa.bindparam("now", type_=UTCDateTime()))
           .returning(_outbox.c.id, _outbox.c.user_id, _outbox.c.kind, _outbox.c.recipient,
                      _outbox.c.message, _outbox.c.created_at))
 
 
-def _send(only_ids: list[int] | None, limit: int | None, now: datetime | None) -> SendReport:
-    def clock() -> datetime:
-        return now or utcnow()
-
-    sent = failed = tried = dropped = 0
-    # Its own connection: the caller's session may be mid-commit (notices send from
+def _send(only_ids: list[int] | None, limit: int | None, now: datetime | None,
+          connections: int = 1) -> SendReport:
+    # Its own connections: the caller's session may be mid-commit (notices send from
     # after_commit), and every claim and every sent_at here is committed on its own.
-    with db.engine.connect() as database, mail.connection() as connection:
-        after_id = 0
-        try:
-            while limit is None or tried < limit:
+    with db.engine.connect() as database:
+        with Sending(connections, now=now) as sending:
+            after_id = 0
+            while (limit is None or sending.tried < limit) and not sending.stopped:
                 page = sa.select(_outbox.c.id).where(_WAITING, _outbox.c.id > after_id)
                 if only_ids is not None:
                     page = page.where(_outbox.c.id.in_(only_ids))
-                ids = database.scalars(page.order_by(_outbox.c.id).limit(_PAGE),
-                                       {"stale_before": clock() - CLAIM_EXPIRES}).all()
+                size = _PAGE if limit is None else min(_PAGE, limit - sending.tried)
+                ids = database.scalars(page.order_by(_outbox.c.id).limit(size),
+                                       {"stale_before": sending.clock() - CLAIM_EXPIRES}).all()
                 database.commit()
                 if not ids:
                     break
-                for outbox_id in ids:
-                    after_id = outbox_id
-                    if limit is not None and tried >= limit:
-                        break
-                    row = _claim(database, outbox_id, clock())
-                    if row is None:
-                        continue  # another sender took it
-                    tried += 1
-                    if not _still_wanted(database, row, clock()):
-                        dropped += 1
-                        continue
-                    outcome = _send_one(database, connection, row, clock)
-                    if outcome is True:
-                        sent += 1
-                    elif outcome is False:
-                        failed += 1
-        except _StopBatch:
-            pass
+                after_id = ids[-1]
+                sending.send(ids)
         still_waiting = sa.select(sa.func.count()).select_from(_outbox).where(_NOT_DONE)
         if only_ids is not None:
             still_waiting = still_waiting.where(_outbox.c.id.in_(only_ids))
         left = database.scalar(still_waiting) or 0
         database.commit()
-    return SendReport(sent=sent, failed=failed, left=left, dropped=dropped)
+    return SendReport(sent=sending.sent, failed=sending.failed, left=left,
+                      dropped=sending.dropped)
+
+
+class Sending:
+    """Outbox messages sent in the background while the caller goes on: a digest run
+    builds its next batch while the last one goes out.
+
+        with outbox.Sending(connections) as sending:
+            sending.send(ids)  # claims them, hands them to the senders, returns
+
+    `connections` threads each send over their own SMTP session and record each
+    message on their own database connection. Leaving the block waits for them.
+    When the server cannot take more, they stop, and claimed messages not yet tried
+    go back to waiting, as do any sent after that: the next run sends them.
+    """
+
+    # Messages handed over and not yet sent, at most: the caller waits beyond that,
+    # so memory stays flat however far ahead it could build.
+    BACKLOG = 2 * _PAGE
+
+    def __init__(self, connections: int, *, now: datetime | None = None) -> None:
+        self._now = now
+        self._app = current_app._get_current_object()
+        self._rows: Queue[_Claimed | None] = Queue(maxsize=self.BACKLOG)
+        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._database: sa.Connection | None = None
+        self.tried = self.dropped = self.sent = self.failed = 0
+        self._threads = [threading.Thread(target=self._work, name=f"outbox-sender-{number}",
+                                          daemon=True) for number in range(max(1, connections))]
+
+    def clock(self) -> datetime:
+        return self._now or utcnow()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def __enter__(self) -> Sending:
+        self._database = db.engine.connect()
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for _ in self._threads:
+            self._rows.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._database.close()
+        if self._error is not None and exc_info[0] is None:
+            raise self._error
+
+    def send(self, outbox_ids: list[int]) -> None:
+        """Claim these (those still waiting) and hand them to the senders."""
+        if not outbox_ids or self.stopped:
+            return  # after a stop they wait, unclaimed, for the next run
+        rows = _claim(self._database, outbox_ids, self.clock())  # less any another took
+        wanted = _still_wanted(self._database, rows, self.clock())
+        self.tried += len(rows)
+        self.dropped += len(rows) - len(wanted)
+        for row in wanted:
+            self._rows.put(row)
+
+    def _work(self) -> None:
+        try:
+            with self._app.app_context(), db.engine.connect() as database, \
+                    mail.connection() as connection:
+                self._send_rows(database, connection)
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller
+            self._error = self._error or error
+            self._stop.set()
+            # Keep taking what the caller hands over, so that it never waits for ever;
+            # those claims go stale and the next run sends them (CLAIM_EXPIRES).
+            while self._rows.get() is not None:
+                pass
+
+    def _send_rows(self, database: sa.Connection, connection: mail.Connection) -> None:
+        while (row := self._rows.get()) is not None:
+            if self.stopped:
+                _record(database, row, claimed_at=None, count_attempt=False)
+                continue
+            try:
+                outcome = _send_one(database, connection, row, self.clock)
+            except _StopBatch:
+                self._stop.set()
+                continue
+            with self._lock:
+                self.sent += outcome is True
+                self.failed += outcome is False
 
 
 @dataclass(frozen=True)
@@ -162,44 +242,53 @@ class _Claimed:
     created_at: datetime
 
 
-def _claim(database: sa.Connection, outbox_id: int, now: datetime) -> _Claimed | None:
-    """The row, if this sender won it (the UPDATE matched), else None."""
-    won = database.execute(_CLAIM, {"outbox_id": outbox_id, "now": now,
-                                    "stale_before": now - CLAIM_EXPIRES}).one_or_none()
+def _claim(database: sa.Connection, outbox_ids: list[int], now: datetime) -> list[_Claimed]:
+    """The rows of these that this sender won (the UPDATE matched), oldest first."""
+    won = database.execute(_CLAIM, {"outbox_ids": outbox_ids, "now": now,
+                                    "stale_before": now - CLAIM_EXPIRES}).all()
     database.commit()
-    return _Claimed(*won) if won is not None else None
+    return sorted((_Claimed(*row) for row in won), key=lambda row: row.id)
 
 
 _users, _settings = User.__table__, MailSettings.__table__
-_RECIPIENT = (sa.select(_users.c.email, _users.c.email_verified_at, _users.c.banned_at,
-                        _settings.c.user_id.label("has_settings"), _settings.c.digest,
-                        _settings.c.notify_reply, _settings.c.notify_quote,
-                        _settings.c.notify_moderation, _settings.c.paused_until)
-              .select_from(_users.outerjoin(_settings, _settings.c.user_id == _users.c.id))
-              .where(_users.c.id == sa.bindparam("user_id")))
+_RECIPIENTS = (sa.select(_users.c.id, _users.c.email, _users.c.email_verified_at,
+                         _users.c.banned_at, _settings.c.user_id.label("has_settings"),
+                         _settings.c.digest, _settings.c.notify_reply, _settings.c.notify_quote,
+                         _settings.c.notify_moderation, _settings.c.paused_until)
+               .select_from(_users.outerjoin(_settings, _settings.c.user_id == _users.c.id))
+               .where(_users.c.id.in_(sa.bindparam("user_ids", expanding=True))))
 
 
-def _still_wanted(database: sa.Connection, row: _Claimed, now: datetime) -> bool:
-    """Ask again when the message's turn comes: mail that waited (the server was down)
+def _still_wanted(database: sa.Connection, rows: list[_Claimed],
+                  now: datetime) -> list[_Claimed]:
+    """Ask again when the messages' turn comes: mail that waited (the server was down)
     must not reach a member who has since said stop, paused, been banned, or moved to
     another address. Such a message is dropped (kept a while as failed, then pruned)."""
-    if row.user_id is None:
-        return True
-    member = database.execute(_RECIPIENT, {"user_id": row.user_id}).one_or_none()
+    user_ids = sorted({row.user_id for row in rows if row.user_id is not None})
+    members = {member.id: member for member in database.execute(
+        _RECIPIENTS, {"user_ids": user_ids})} if user_ids else {}
     database.commit()
-    wanted = member is not None and member.email == row.recipient and mail_settings.mail_wanted(
-        row.kind, address=member.email, verified=member.email_verified_at is not None,
-        banned=member.banned_at is not None,
-        settings=member if member.has_settings is not None else None, now=now)
-    if not wanted:
-        _record(database, row, failed_at=now, claimed_at=None,
-                last_error="not sent: the member no longer wants this mail, or moved")
+    wanted = []
+    for row in rows:
+        member = members.get(row.user_id)
+        if row.user_id is None or (
+                member is not None and member.email == row.recipient
+                and mail_settings.mail_wanted(
+                    row.kind, address=member.email, verified=member.email_verified_at is not None,
+                    banned=member.banned_at is not None,
+                    settings=member if member.has_settings is not None else None, now=now)):
+            wanted.append(row)
+        else:
+            _record(database, row, failed_at=now, claimed_at=None,
+                    last_error="not sent: the member no longer wants this mail, or moved")
     return wanted
 
 
-def _record(database: sa.Connection, row: _Claimed, **values) -> None:
-    database.execute(sa.update(_outbox).where(_outbox.c.id == row.id)
-                     .values(attempts=_outbox.c.attempts + 1, **values))
+def _record(database: sa.Connection, row: _Claimed, *, count_attempt: bool = True,
+            **values) -> None:
+    if count_attempt:
+        values["attempts"] = _outbox.c.attempts + 1
+    database.execute(sa.update(_outbox).where(_outbox.c.id == row.id).values(**values))
     database.commit()
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
-from functools import cache
+import textwrap
+from datetime import datetime, tzinfo
+from functools import cache, lru_cache
 from pathlib import Path
 
 from flask import Flask, url_for
@@ -20,6 +21,23 @@ def timestamp(value: datetime | None) -> Markup:
     return Markup(f'<time datetime="{escape(value.isoformat())}">{readable}</time>')
 
 
+@lru_cache(maxsize=4096)
+def wrap_for_mail(text: str, width: int = 72, indent: str = "") -> str:
+    """Plain text wrapped for the text part of a mail, lines after the first indented.
+
+    Cached: a digest run wraps the same excerpt for every member who sees it, and
+    textwrap is the slowest step of rendering a digest.
+    """
+    return ("\n" + indent).join(textwrap.wrap(text, width - len(indent)))
+
+
+@lru_cache(maxsize=16384)
+def local_time(moment: datetime, zone: tzinfo) -> str:
+    """A moment as a member reads it in their own timezone (mail, where pages can't
+    run a script to do it). Cached: a digest run shows each post to many members."""
+    return moment.astimezone(zone).strftime("%a %-d %b, %H:%M")
+
+
 @cache
 def _fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
@@ -27,6 +45,8 @@ def _fingerprint(path: Path) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(timestamp)
+    app.add_template_filter(wrap_for_mail)
+    app.add_template_filter(local_time)
     # Static URLs carry a fingerprint of the file (SEND_FILE_MAX_AGE_DEFAULT lets
     # browsers keep them for a year): a changed file gets a new URL.
     static_folder = Path(app.static_folder)

@@ -481,9 +481,10 @@ def test_every_xss_payload_as_titles_and_posts_in_a_real_digest_passes_the_oracl
             chunk = PAYLOADS[start:start + 50]
             topics = [build.DigestTopic(
                 index, clean_single_line(payload.text)[:150] or "untitled", "General",
-                "general", is_new=True,
+                "general", f"https://example.org/t/{index}", is_new=True,
                 posts=[build.DigestPost(index, payload.text[:30], now,
-                                        build.excerpt_of(render_post(payload.text)), None)])
+                                        build.excerpt_of(render_post(payload.text)), None,
+                                        f"https://example.org/p/{index}")])
                 for index, payload in enumerate(chunk, start + 1)]
             digest = build.Digest(member, topics, topics[:5])
             message = run._message(digest, _member_stub(), _settings_stub())

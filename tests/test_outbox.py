@@ -126,7 +126,7 @@ def test_the_mail_command_sends_and_prints_the_counts(app, runner, sending_to):
     result = runner.invoke(args=["mail", "send"])
     assert result.exit_code == 0, result.output
     assert "Sent 2, failed 1, waiting 0." in result.output
-    assert subjects(sending_to) == ["Message 0", "Message 2"]
+    assert sorted(subjects(sending_to)) == ["Message 0", "Message 2"]  # several connections
 
 
 # --- a server that is unwell --------------------------------------------------------------
@@ -239,8 +239,11 @@ def test_a_claim_left_by_a_sender_that_died_is_taken_again_only_once_stale(app, 
     assert rows(app)[1].sent_at == later
 
 
-def test_two_senders_at_once_send_each_message_once(app, sending_to):
+def test_two_senders_at_once_send_each_message_once(app, sending_to, monkeypatch):
     count = 40
+    # Each claims a page at a time and keeps only a few claimed ahead: both find work.
+    monkeypatch.setattr(outbox, "_PAGE", 5)
+    monkeypatch.setattr(outbox.Sending, "BACKLOG", 5)
     queue_messages(app, count)
     sending_to.delay = 0.005  # long enough for the two to interleave
     reports, errors = [], []
@@ -264,6 +267,32 @@ def test_two_senders_at_once_send_each_message_once(app, sending_to):
     assert all(report.sent > 0 for report in reports), reports  # both did some of the work
     assert_each_sent_once(sending_to, count)
     assert sending_to.connections == 2
+
+
+def test_several_connections_share_a_batch_and_send_each_message_once(app, sending_to):
+    queue_messages(app, 30)
+    sending_to.delay = 0.005  # each answer takes a while: every connection gets work
+
+    assert send_waiting(app, connections=4) == outbox.SendReport(sent=30, failed=0, left=0)
+    assert_each_sent_once(sending_to, 30)
+    assert sending_to.connections == 4
+    assert all(row.sent_at is not None and row.attempts == 1 for row in rows(app))
+
+
+@pytest.mark.parametrize("answer", ["421 4.7.0 closing, too busy", SmtpServer.DROP])
+def test_with_several_connections_a_failing_server_loses_nothing_and_repeats_nothing(
+        app, sending_to, answer):
+    queue_messages(app, 20)
+    sending_to.delay = 0.005
+    sending_to.answer_at[7] = answer
+
+    first = send_waiting(app, connections=4)
+    assert first.sent >= 6 and first.sent + first.left == 20 and first.failed == 0
+    assert all(row.claimed_at is None for row in rows(app) if row.sent_at is None)
+    assert sum(row.attempts for row in rows(app)) == first.sent + 1  # the refused one
+
+    assert send_waiting(app, connections=4).sent == first.left
+    assert_each_sent_once(sending_to, 20)
 
 
 # --- notices go through the outbox ---------------------------------------------------------

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import nh3
 import sqlalchemy as sa
 
+from .. import mail
 from ..extensions import db
 from ..models import Board, Follow, Post, PostStatus, Topic, User
 
@@ -55,6 +56,7 @@ class DigestPost:
     published_at: datetime
     excerpt: str  # plain text taken from the stored, sanitised HTML
     content_warning: str | None
+    url: str
 
 
 @dataclass
@@ -63,6 +65,7 @@ class DigestTopic:
     title: str
     board_name: str
     board_slug: str
+    url: str
     is_new: bool  # started within the period
     posts: list[DigestPost] = field(default_factory=list)
 
@@ -118,7 +121,7 @@ def build_digests(members: list[Member]) -> list[Digest]:
     posts = _newest_posts(list(topics), since, until)
     unanswered = _unanswered_topics(all_boards, until)
 
-    digests, excerpts = [], {}
+    digests, prepared = [], _Prepared()
     for member in members:
         uid = member.user_id
         candidates = [topic for topic in topics.values()
@@ -134,11 +137,11 @@ def build_digests(members: list[Member]) -> list[Digest]:
                     and member.covered_from <= post.published_at < member.covered_until]
             if not news:
                 continue
-            chosen.append(topic.for_digest(news[:POSTS_PER_TOPIC], member, excerpts))
+            chosen.append(topic.for_digest(news[:POSTS_PER_TOPIC], member, prepared))
             if len(chosen) == TOPICS_PER_DIGEST:
                 break
         shown = {topic.topic_id for topic in chosen}
-        invitations = [topic.for_digest([], member, excerpts) for topic in unanswered
+        invitations = [topic.for_digest([], member, prepared) for topic in unanswered
                        if topic.board_id in boards_of[uid] and topic.author_id != uid
                        and topic.topic_id not in shown and topic.topic_id not in left_by[uid]
                        and topic.created_at < member.covered_until]
@@ -160,19 +163,33 @@ class _Topic:
     last_post_at: datetime
     post_count: int  # published posts
 
-    def for_digest(self, news: list[_Post], member: Member,
-                   excerpts: dict[int, str]) -> DigestTopic:
-        """`excerpts` is the batch's: a post many members see is cut down once."""
-        for post in news:
-            if post.post_id not in excerpts:
-                excerpts[post.post_id] = \
-                    "" if post.content_warning else excerpt_of(post.body_html)
+    def for_digest(self, news: list[_Post], member: Member, prepared: _Prepared) -> DigestTopic:
         return DigestTopic(
             self.topic_id, self.title, self.board_name, self.board_slug,
-            is_new=self.created_at >= member.covered_from,
-            posts=[DigestPost(post.post_id, post.author, post.published_at,
-                              excerpts[post.post_id],
-                              post.content_warning) for post in news])
+            prepared.topic_url(self.topic_id), is_new=self.created_at >= member.covered_from,
+            posts=[prepared.post(post) for post in news])
+
+
+class _Prepared:
+    """What a batch works out once, however many members see it: a post's excerpt
+    (cut from its HTML) and the links to posts and topics."""
+
+    def __init__(self) -> None:
+        self._posts: dict[int, DigestPost] = {}
+        self._topic_urls: dict[int, str] = {}
+
+    def post(self, post: _Post) -> DigestPost:
+        if post.post_id not in self._posts:
+            self._posts[post.post_id] = DigestPost(
+                post.post_id, post.author, post.published_at,
+                "" if post.content_warning else excerpt_of(post.body_html),
+                post.content_warning, mail.url_for_mail("boards.permalink", post_id=post.post_id))
+        return self._posts[post.post_id]
+
+    def topic_url(self, topic_id: int) -> str:
+        if topic_id not in self._topic_urls:
+            self._topic_urls[topic_id] = mail.url_for_mail("boards.topic", topic_id=topic_id)
+        return self._topic_urls[topic_id]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import click
 from flask.cli import AppGroup
 
@@ -19,6 +21,11 @@ digests_cli = AppGroup("digests", help="Email digests.")
               show_default=True, help="Members claimed and built together.")
 def send_command(dry_run: bool, limit: int | None, batch_size: int) -> None:
     """Send every digest that is due now (safe to run twice, or as several copies at once)."""
+    # Building mail makes millions of short-lived objects: Python's collector, run every
+    # 700 of them over everything the app has loaded, took a tenth of a run's time.
+    # Leave what is loaded now out of its rounds, and let it run less often.
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
     due = run.count_due()
     total = min(due, limit) if limit else due
     with click.progressbar(length=total, label="Digests", show_pos=True,

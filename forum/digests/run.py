@@ -22,9 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from functools import partial
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import mail, outbox
@@ -32,7 +36,7 @@ from ..extensions import db
 from ..models import DigestDelivery, DigestFrequency, MailKind, MailSettings, User, utcnow
 from ..services import mail_settings
 from . import schedule
-from .build import Digest, Member, build_digests
+from .build import Digest, DigestTopic, Member, build_digests
 
 BATCH_SIZE = 200
 MAX_CLASHES = 50  # batches given up to other copies in one run before giving up
@@ -60,42 +64,45 @@ def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: 
              progress: Callable[[RunReport, int], None] | None = None) -> RunReport:
     """Build and send every digest due at `now` (the clock, unless a test sets it).
 
-    `progress(report, members_in_batch)` is called after each batch.
+    `progress(report, members_in_batch)` is called after each batch. While a batch is
+    built, the one before it is sent (outbox.Sending): most of the time a message
+    takes to send is waiting for the SMTP server's answers.
     """
     now = now or utcnow()
     report = RunReport()
     after_user_id = 0  # --dry-run changes nothing, so it walks the due members in order
     clashes = 0
-    while limit is None or report.members < limit:
-        size = batch_size if limit is None else min(batch_size, limit - report.members)
-        try:
-            batch = _claim(now, size, after_user_id if dry_run else 0)
-            if not batch:
+    sections = _Sections()
+    with outbox.Sending(current_app.config["SMTP_CONNECTIONS"], now=now) as sending:
+        while limit is None or report.members < limit:
+            size = batch_size if limit is None else min(batch_size, limit - report.members)
+            try:
+                batch = _claim(now, size, after_user_id if dry_run else 0)
+                if not batch:
+                    db.session.rollback()
+                    break
+                queued = _handle_batch(batch, now, report, dry_run, sections)
+                if dry_run:
+                    db.session.rollback()
+                    after_user_id = batch[-1][0].user_id
+                else:
+                    db.session.commit()
+            except (IntegrityError, OperationalError) as error:
+                # Another copy did some of these members first (SQLite only: PostgreSQL's
+                # SKIP LOCKED keeps copies apart): what it did is no longer due; try again.
+                # Anything else (the database is down) is for the operator to see.
                 db.session.rollback()
-                break
-            _handle_batch(batch, now, report, dry_run)
-            if dry_run:
-                db.session.rollback()
-                after_user_id = batch[-1][0].user_id
-            else:
-                db.session.commit()
-        except (IntegrityError, OperationalError) as error:
-            # Another copy did some of these members first (SQLite only: PostgreSQL's
-            # SKIP LOCKED keeps copies apart): what it did is no longer due; try again.
-            # Anything else (the database is down) is for the operator to see.
-            db.session.rollback()
-            clashes += 1
-            if not _another_sender(error) or clashes > MAX_CLASHES:
-                raise
-            current_app.logger.info("digest batch met another sender; claiming again")
-            time.sleep(0.05 * clashes)
-            continue
-        if not dry_run:
-            outbox.send_waiting(now=now)
-        if progress is not None:
-            progress(report, len(batch))
-    if not dry_run:
-        outbox.send_waiting(now=now)  # also what an earlier run could not send
+                clashes += 1
+                if not _another_sender(error) or clashes > MAX_CLASHES:
+                    raise
+                current_app.logger.info("digest batch met another sender; claiming again")
+                time.sleep(0.05 * clashes)
+                continue
+            sending.send(queued)
+            if progress is not None:
+                progress(report, len(batch))
+    if not dry_run:  # what an earlier run, or this one, could not send
+        outbox.send_waiting(now=now, connections=current_app.config["SMTP_CONNECTIONS"])
     return report
 
 
@@ -115,20 +122,30 @@ def prune(now: datetime | None = None) -> None:
 
 
 def _claim(now: datetime, size: int, after_user_id: int) -> list[tuple[MailSettings, User]]:
+    """Due members, in order. On PostgreSQL their rows stay locked to this copy until the
+    batch commits; on SQLite (one writer, which _write_lock takes before any write) a
+    copy may read members another is building, and _still_due sorts that out."""
     query = (sa.select(MailSettings, User).join(User, User.id == MailSettings.user_id)
              .where(MailSettings.next_digest_at <= now, MailSettings.user_id > after_user_id)
              .order_by(MailSettings.user_id).limit(size))
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=MailSettings)
-    else:
-        # Take SQLite's write lock before reading who is due (an UPDATE that matches
-        # nothing still takes it), so that two copies cannot read the same members.
-        db.session.execute(sa.update(MailSettings).where(sa.false())
-                           .values(version=MailSettings.version))
     return [(settings, user) for settings, user in db.session.execute(query)]
 
 
-def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool) -> None:
+@dataclass
+class _Outcome:
+    """What a batch decided for one member, written once the batch has SQLite's lock."""
+
+    settings: MailSettings
+    digest: Digest | None = None  # None: skipped
+    message: EmailMessage | None = None
+    failed: bool = False
+
+
+def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool,
+                  sections: _Sections) -> list[int]:
+    """Build the batch's digests, then record them: the outbox ids queued."""
     periods = {settings.user_id: schedule.period_key(settings.digest, settings.next_digest_at,
                                                      settings.timezone)
                for settings, _ in batch}
@@ -136,17 +153,14 @@ def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool) -> Non
         sa.select(DigestDelivery.user_id, DigestDelivery.period)
         .where(DigestDelivery.user_id.in_(periods))))
 
-    members, settings_of, users = [], {}, {}
+    outcomes: dict[int, _Outcome] = {}
+    members, users = [], {}
     for settings, user in batch:
-        report.members += 1
-        settings_of[user.id], users[user.id] = settings, user
+        outcomes[user.id], users[user.id] = _Outcome(settings), user
         mailable = bool(user.email) and user.is_verified and not user.is_banned
         paused = settings.paused_until is not None and settings.paused_until > now
         if (not mailable or paused or settings.digest == DigestFrequency.NONE
                 or (user.id, periods[user.id]) in had):
-            report.skipped += 1
-            if not dry_run:
-                mail_settings.reschedule(settings, now)
             continue
         # From where the last digest stopped, so nothing falls between two digests (a
         # 25-hour day, an hour moved later, a late run); but after a long pause or a
@@ -156,47 +170,118 @@ def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool) -> Non
         members.append(Member(user.id, user.username, covered_from, now))
 
     for digest in build_digests(members):
-        user_id = digest.member.user_id
-        settings, user = settings_of[user_id], users[user_id]
-        if dry_run:
-            if digest.is_empty:
+        outcome = outcomes[digest.member.user_id]
+        outcome.digest = digest
+        if digest.is_empty or dry_run:
+            continue
+        try:
+            outcome.message = _message(digest, users[digest.member.user_id], outcome.settings,
+                                       sections)
+        except Exception:  # one member's digest must not stop everyone else's
+            current_app.logger.exception("could not build the digest of member %s",
+                                         digest.member.user_id)
+            outcome.failed = True
+
+    if dry_run:
+        for user_id, outcome in outcomes.items():
+            report.members += 1
+            digest = outcome.digest
+            if digest is None:
+                report.skipped += 1
+            elif digest.is_empty:
                 report.empty += 1
             else:
                 report.sent += 1
                 report.lines.append(
-                    f"{user.username}: {settings.digest} digest for {periods[user_id]}, "
-                    f"{len(digest.topics)} topics with news, {len(digest.unanswered)} waiting "
-                    "for a reply")
-            continue
-        status = "empty"
-        if not digest.is_empty:
-            try:
-                message = _message(digest, user, settings)
-            except Exception:  # one member's digest must not stop everyone else's
-                current_app.logger.exception("could not build the digest of member %s",
-                                             user_id)
-                report.failed += 1
-                status = "failed"
-            else:
-                outbox.queue(message, user_id=user_id, kind=MailKind.DIGEST)
-                status = "queued"
-                report.sent += 1
+                    f"{users[user_id].username}: {outcome.settings.digest} digest for "
+                    f"{periods[user_id]}, {len(digest.topics)} topics with news, "
+                    f"{len(digest.unanswered)} waiting for a reply")
+        return []
+
+    still_due = _still_due(list(outcomes), now)
+    queued = []
+    for user_id, outcome in outcomes.items():
+        if user_id not in still_due:
+            continue  # another copy did this member while this one was building
+        report.members += 1
+        settings, digest = outcome.settings, outcome.digest
+        if digest is None:
+            report.skipped += 1
         else:
-            report.empty += 1
-        db.session.add(DigestDelivery(
-            user_id=user_id, period=periods[user_id], status=status,
-            covered_from=digest.member.covered_from, covered_until=digest.member.covered_until))
-        if status != "failed":  # a digest that could not be built: its news waits
-            settings.digest_covered_until = digest.member.covered_until
+            status = "failed" if outcome.failed else "empty" if digest.is_empty else "queued"
+            if outcome.message is not None:
+                queued.append(outbox.queue(outcome.message, user_id=user_id,
+                                           kind=MailKind.DIGEST))
+                report.sent += 1
+            report.failed += outcome.failed
+            report.empty += status == "empty"
+            db.session.add(DigestDelivery(
+                user_id=user_id, period=periods[user_id], status=status,
+                covered_from=digest.member.covered_from,
+                covered_until=digest.member.covered_until))
+            if not outcome.failed:  # a digest that could not be built: its news waits
+                settings.digest_covered_until = digest.member.covered_until
         mail_settings.reschedule(settings, now)
+    db.session.flush()  # the outbox ids, without reading each row again after the commit
+    return [row.id for row in queued]
 
 
-def _message(digest: Digest, user: User, settings: MailSettings):
+def _still_due(user_ids: list[int], now: datetime) -> set[int]:
+    """Which of these members are still due, asked once this copy holds the write lock.
+
+    On SQLite the batch was read and built without the lock (so that the outbox could
+    send the previous batch meanwhile): another copy may have done some of these
+    members since. (On PostgreSQL the claimed rows are locked: all of them are.)
+    """
+    if db.engine.dialect.name == "sqlite":
+        # An UPDATE that matches nothing still takes SQLite's write lock.
+        db.session.execute(sa.update(MailSettings).where(sa.false())
+                           .values(version=MailSettings.version))
+    # populate_existing: the settings are written from what they are now, not as read.
+    return {settings.user_id for settings in db.session.scalars(
+        sa.select(MailSettings)
+        .where(MailSettings.user_id.in_(user_ids), MailSettings.next_digest_at <= now)
+        .execution_options(populate_existing=True))}
+
+
+def _message(digest: Digest, user: User, settings: MailSettings,
+             sections: _Sections | None = None):
     frequency = "daily" if settings.digest == DigestFrequency.DAILY else "weekly"
     site = current_app.config["SITE_NAME"]
+    zone = schedule.zone(settings.timezone)
+    sections = sections or _Sections()
     return mail.build_message(
         user.email, f"Your {frequency} digest from {site}", "digest",
         unsubscribe_url=mail_settings.unsubscribe_url(settings, MailKind.DIGEST),
-        digest=digest, frequency=frequency, username=user.username,
-        zone=schedule.zone(settings.timezone), url_for_mail=mail.url_for_mail,
-        settings_url=mail.url_for_mail("mail_settings.settings"))
+        digest=digest, frequency=frequency, username=user.username, zone=zone,
+        settings_url=mail.url_for_mail("mail_settings.settings"),
+        topic_html=partial(sections.render, "html", zone=zone),
+        topic_text=partial(sections.render, "txt", zone=zone))
+
+
+class _Sections:
+    """Each topic's part of a digest, rendered once per run for all the members who get
+    the same posts of it at the same UTC offset (the times shown are their only
+    difference): most members of a board see the same news, and rendering was most of
+    the time a digest took."""
+
+    KEEP = 20_000  # parts kept; past that the cache starts again (memory stays flat)
+
+    def __init__(self) -> None:
+        self._rendered: dict[tuple, str] = {}
+
+    def render(self, part: str, topic: DigestTopic, *, zone: ZoneInfo) -> str:
+        """templates/email/_digest_topic.<part> for this topic; HTML comes as Markup,
+        which it is: the output of an autoescaping template."""
+        # Everything the part shows is in the key (a title or a content warning may change
+        # between two batches), the zone only as the offset of each time shown.
+        key = (part, topic.topic_id, topic.title, topic.board_name, topic.is_new,
+               tuple((post.post_id, post.author, post.content_warning, post.excerpt,
+                      zone.utcoffset(post.published_at)) for post in topic.posts))
+        if key not in self._rendered:
+            if len(self._rendered) >= self.KEEP:
+                self._rendered.clear()
+            text = current_app.jinja_env.get_template(f"email/_digest_topic.{part}").render(
+                topic=topic, zone=zone)
+            self._rendered[key] = Markup(text) if part == "html" else text
+        return self._rendered[key]
