@@ -197,6 +197,9 @@ class Post(db.Model):
     __table_args__ = (
         sa.Index("ix_posts_topic_thread", "topic_id", "id"),
         sa.Index("ix_posts_author_status", "author_id", "status"),
+        # One post per form sent: a double click or a browser retry finds the first.
+        sa.UniqueConstraint("author_id", "submission_key",
+                            name="uq_posts_author_id_submission_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -218,6 +221,8 @@ class Post(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The one-time key of the form that made the post (see posting.SUBMISSION_KEY).
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     topic: Mapped[Topic] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])

@@ -117,6 +117,10 @@ EXPECTED: dict[str, list[tuple]] = {
     # --- accounts ----------------------------------------------------------------------
     "auth.account": [
         (G, "-",                    LOGIN, 200,   200,   200,   200,   200,   200,   200)],
+    # Sent without the current password: the role's session (walked on) must survive.
+    "auth.change_password": [
+        (G, "-",                    LOGIN, 200,   200,   200,   200,   200,   200,   200),
+        (P, "-",                    LOGIN, 400,   400,   400,   400,   400,   400,   400)],
     "auth.check_email": [
         (G, "-",                    200,   200,   200,   200,   200,   200,   200,   200)],
     "auth.login": [

@@ -66,6 +66,22 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField("Set new password")
 
 
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."),
+                                        Length(max=PASSWORD_MAX)])
+    password = PasswordField(
+        "New password", description=f"At least {PASSWORD_MIN} characters.",
+        validators=[DataRequired("Choose a password."),
+                    Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
+                           message=f"Choose a password of {PASSWORD_MIN} to {PASSWORD_MAX} "
+                                   "characters.")])
+    confirm = PasswordField("New password again",
+                            validators=[DataRequired("Type the password again."),
+                                        EqualTo("password", "The two passwords don't match.")])
+    submit = SubmitField("Change password")
+
+
 class SimpleActionForm(FlaskForm):
     """A button-only form (log out, resend link): it exists for its CSRF token."""
 

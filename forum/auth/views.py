@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
+from flask_login.config import COOKIE_NAME
 
 from ..access import ANONYMOUS, MEMBER, PUBLIC, access
+from ..content import is_invisible_or_control
 from ..extensions import limiter
 from ..forms import show_service_error
 from ..services import ServiceError, accounts
-from .forms import LoginForm, RegisterForm, RequestResetForm, ResetPasswordForm, SimpleActionForm
+from . import throttle
+from .forms import (
+    ChangePasswordForm,
+    LoginForm,
+    RegisterForm,
+    RequestResetForm,
+    ResetPasswordForm,
+    SimpleActionForm,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -24,13 +43,27 @@ def _post_only() -> bool:
     return request.method != "POST"
 
 
+NEXT_MAX = 2000
+
+
 def safe_next(target: str | None) -> str:
-    """Only paths on this site: never an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("boards.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return url_for("boards.index")
+    """Only a path on this site: never an open redirect.
+
+    Judged as the most lenient reader would see it: browsers drop tabs and line
+    breaks from a URL and read a backslash as a slash, so "/\t/evil.example" and
+    "/\\evil.example" would leave the site; a proxy may decode "%2F" once.
+    """
+    fallback = url_for("boards.index")
+    if not target or len(target) > NEXT_MAX:
+        return fallback
+    for candidate in (target, unquote(target)):
+        if not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate:
+            return fallback
+        if any(char.isspace() or is_invisible_or_control(char) for char in candidate):
+            return fallback
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc:
+            return fallback
     return target
 
 
@@ -90,19 +123,40 @@ def resend_verification():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        identity = accounts.login_identity(form.login.data)
+        if wait := throttle.seconds_to_wait(identity):
+            # Not even a right password gets in during the wait: that is what makes
+            # guessing slow. Known and unknown accounts wait alike.
+            form.form_errors.append(
+                f"There have been too many wrong passwords for this account or from your "
+                f"connection. For your safety, please wait {throttle.in_words(wait)} and try "
+                "again. If you have forgotten your password, you can reset it by email.")
+            response = current_app.make_response(
+                (render_template("auth/login.html", form=form), 429))
+            response.headers["Retry-After"] = str(wait)
+            return response
         user = accounts.authenticate(form.login.data, form.password.data)
-        if user is not None and user.is_banned:
-            # Only someone who knows the password learns this: no enumeration.
-            form.form_errors.append("This account has been closed by the moderators.")
-            return render_template("auth/login.html", form=form), 403
-        if user is not None:
+        if user is None:
+            message = "That username or email and password don't match an account."
+            if wait := throttle.record_failure(identity):
+                message += f" Please wait {throttle.in_words(wait)} before trying again."
+            form.password.errors = [*form.password.errors, message]
+        else:
+            throttle.record_success(_identities_of(user))
+            if user.is_banned:
+                # Only someone who knows the password learns this: no enumeration.
+                form.form_errors.append("This account has been closed by the moderators.")
+                return render_template("auth/login.html", form=form), 403
             # A fresh session: nothing from before login (a planted id) carries over.
             session.clear()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")))
-        form.password.errors = [*form.password.errors,
-                                "That username or email and password don't match an account."]
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+def _identities_of(user) -> list[str]:
+    """Every way of naming the account on the login form."""
+    return [accounts.login_identity(user.username), accounts.login_identity(user.email)]
 
 
 @bp.route("/logout", methods=["POST"])
@@ -141,6 +195,7 @@ def reset_password(token: str):
         else:
             if user is None:
                 return render_template("auth/link_expired.html", purpose="reset"), 400
+            throttle.record_success(_identities_of(user))  # the mailed link proved who they are
             logout_user()
             session.clear()
             flash("Your password is changed and you are logged out everywhere. "
@@ -153,3 +208,25 @@ def reset_password(token: str):
 @access(MEMBER)
 def account():
     return render_template("auth/account.html", resend_form=SimpleActionForm())
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@access(MEMBER)
+@limiter.limit(LOGIN_LIMIT, exempt_when=_post_only)  # the current password can be guessed here
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data,
+                                     form.password.data)
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            # Every other session now holds a dead token; this one logs in again with the
+            # new token (and a new remember-me cookie if it had one).
+            cookie = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+            login_user(current_user._get_current_object(), remember=cookie in request.cookies)
+            flash("Your password is changed. You are logged out on every other device.",
+                  "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/change_password.html", form=form), 400 if form.errors else 200

@@ -3,7 +3,7 @@ from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import readable_text
-from ..services.posting import BODY_MAX, CONTENT_WARNING_MAX, TITLE_MAX
+from ..services.posting import BODY_MAX, CONTENT_WARNING_MAX, TITLE_MAX, new_submission_key
 
 BODY_HELP = ("Markdown works: *emphasis*, **strong**, [a link](https://example.org), "
              "> a quote, - a list.")
@@ -34,7 +34,13 @@ class _PostForm(FlaskForm):
         return bool(self.preview.data)
 
 
-class TopicForm(_PostForm):
+class _NewPostForm(_PostForm):
+    # A fresh key each time the form is shown, carried through previews and errors:
+    # sending the same form twice makes one post (see posting.SUBMISSION_KEY).
+    submission_key = HiddenField(default=new_submission_key)
+
+
+class TopicForm(_NewPostForm):
     title = StringField("Title", validators=[
         DataRequired("Give your topic a title."),
         Length(max=TITLE_MAX, message=f"Keep the title to {TITLE_MAX} characters or fewer."),
@@ -44,7 +50,7 @@ class TopicForm(_PostForm):
     submit = SubmitField("Start topic")
 
 
-class ReplyForm(_PostForm):
+class ReplyForm(_NewPostForm):
     body = _body_field("Your reply")
     content_warning = _warning_field()
     quote_of = HiddenField()

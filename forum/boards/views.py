@@ -118,7 +118,8 @@ def new_topic(slug: str):
         else:
             try:
                 submission = posting.create_topic(current_user, board, form.title.data,
-                                                  form.body.data, form.content_warning.data)
+                                                  form.body.data, form.content_warning.data,
+                                                  submission_key=form.submission_key.data)
             except ServiceError as error:
                 show_service_error(form, error)
             else:
@@ -197,7 +198,8 @@ def reply(topic_id: int):
             quote_of = db.session.get(Post, quoted_id) if quoted_id else None
             try:
                 submission = posting.create_reply(current_user, topic, form.body.data,
-                                                  form.content_warning.data, quote_of=quote_of)
+                                                  form.content_warning.data, quote_of=quote_of,
+                                                  submission_key=form.submission_key.data)
             except ServiceError as error:
                 show_service_error(form, error)
             else:

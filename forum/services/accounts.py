@@ -24,9 +24,9 @@ from ..models import AccountToken, DigestFrequency, Role, User, new_session_toke
 from . import ServiceError, mail_settings, transaction
 
 password_hasher = PasswordHasher()
-# Verifying against this costs what a real check costs, so timing cannot tell
-# a known account from an unknown one.
-_DUMMY_HASH = password_hasher.hash(secrets.token_urlsafe(16))
+# Hashes of a random password, one per cost setting, made on first use: hashing at
+# import would charge every CLI command for an argon2 run it never needs.
+_dummy_hashes: dict[tuple[int, int, int], str] = {}
 
 USERNAME_MIN, USERNAME_MAX = 3, 30
 PASSWORD_MIN, PASSWORD_MAX = 10, 200
@@ -206,13 +206,30 @@ def verify_email(token: str) -> User | None:
 
 # --- login -------------------------------------------------------------------
 
+def login_identity(login: str) -> str:
+    """The account a login form names, as typed and normalised, whether it exists or not:
+    what login attempts are counted against (see forum.auth.throttle)."""
+    login = login.strip()
+    return f"email:{normalise_email(login)}" if "@" in login else f"name:{username_key(login)}"
+
+
+def _dummy_hash() -> str:
+    """A hash made with the current cost settings, so that verifying it costs what
+    checking a real member's password costs."""
+    cost = (password_hasher.time_cost, password_hasher.memory_cost, password_hasher.parallelism)
+    if cost not in _dummy_hashes:
+        _dummy_hashes[cost] = password_hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[cost]
+
+
 def authenticate(login: str, password: str) -> User | None:
     """The user whose username or email and password match, else None."""
     login = login.strip()
     user = find_by_email(login) if "@" in login else find_by_username(login)
     if user is None:
+        # Pay for a hash check anyway: timing must not tell an unknown account from a known one.
         try:
-            password_hasher.verify(_DUMMY_HASH, password)
+            password_hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
         return None
@@ -224,6 +241,24 @@ def authenticate(login: str, password: str) -> User | None:
         with transaction():
             user.password_hash = password_hasher.hash(password)
     return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """A logged-in member sets a new password, proving they know the current one.
+
+    Every session of the member ends (a new session token) except the one the caller
+    logs in again with: a thief holding an old session or remember-me cookie is out.
+    """
+    try:
+        password_hasher.verify(user.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        raise ServiceError("That isn't your current password. Please type it again.",
+                           field="current_password") from None
+    check_password_strength(new_password)
+    new_hash = password_hasher.hash(new_password)
+    with transaction():
+        user.password_hash = new_hash
+        user.session_token = new_session_token()
 
 
 # --- password reset -----------------------------------------------------------

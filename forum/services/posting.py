@@ -10,6 +10,8 @@ change_status(), which moves the counters.
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -77,6 +79,73 @@ def prepare(body: str, content_warning: str | None = None, title: str | None = N
                  title=title)
 
 
+# --- one post per form sent ----------------------------------------------------
+# Each new-topic and reply form carries a random one-time key. The post stores it,
+# unique per author: the same form sent again (a double click, a browser retrying
+# after a timeout) finds the post the first request made instead of making another.
+
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def usable_submission_key(raw: str | None) -> str | None:
+    """The key as sent, or None when it is missing or not one of ours (no protection,
+    but no harm: the post is made as without a key)."""
+    return raw if raw and SUBMISSION_KEY.fullmatch(raw) else None
+
+
+def _earlier_submission(author: User, submission_key: str | None) -> Post | None:
+    if submission_key is None:
+        return None
+    return db.session.scalar(sa.select(Post).where(
+        Post.author_id == author.id, Post.submission_key == submission_key))
+
+
+def _is_same_form(post: Post, draft: Draft, *, board: Board | None = None,
+                  topic: Topic | None = None) -> bool:
+    """Whether `post` came from this very form with these very words. A page the browser
+    kept (the back button) may send an old key with new words: that is a new post."""
+    if post.body_source != draft.body_source:
+        return False
+    if topic is not None:
+        return post.topic_id == topic.id
+    return post.topic.board_id == board.id and post.topic.title == draft.title \
+        and is_first_post(post)
+
+
+def _sent_before(author: User, submission_key: str | None, draft: Draft,
+                 **place) -> tuple[Post | None, str | None]:
+    """(the post an earlier sending of this form made, or None; the key to store)."""
+    earlier = _earlier_submission(author, submission_key)
+    if earlier is None:
+        return None, submission_key
+    if _is_same_form(earlier, draft, **place):
+        return earlier, submission_key
+    return None, None  # the key is spent; these words go out as a post of their own
+
+
+def _once(author: User, submission_key: str | None, draft: Draft, place: dict,
+          screening: moderation.Screening, create) -> Submission:
+    """Run `create(key)` unless this form was sent before; then return what it made."""
+    earlier, key = _sent_before(author, usable_submission_key(submission_key), draft, **place)
+    if earlier is None:
+        try:
+            return create(key)
+        except sa.exc.IntegrityError:
+            if key is None:
+                raise
+            # Both sendings looked before either had written, and the other one won.
+            earlier, key = _sent_before(author, key, draft, **place)
+            if earlier is None:
+                if key is not None:
+                    raise  # not the key: some other constraint refused the post
+                return create(None)  # the key went to other words meanwhile
+    return Submission(earlier.topic, earlier, screening)
+
+
 @dataclass(frozen=True)
 class Submission:
     """A new post, and what the checks made of it (for the author's next page)."""
@@ -91,11 +160,20 @@ class Submission:
 
 
 def create_topic(author: User, board: Board, title: str, body: str,
-                 content_warning: str | None = None) -> Submission:
+                 content_warning: str | None = None,
+                 submission_key: str | None = None) -> Submission:
+    """Start a topic. Sent again with the same `submission_key`, it returns the topic
+    the first sending made."""
     if (refusal := permissions.why_cannot_post_in(author, board)) is not None:
         raise PermissionDenied(refusal)
     draft = prepare(body, content_warning, title=title, needs_title=True)
     screening = moderation.screen(author, board, draft)
+    return _once(author, submission_key, draft, {"board": board}, screening,
+                 lambda key: _create_topic(author, board, draft, screening, key))
+
+
+def _create_topic(author: User, board: Board, draft: Draft, screening: moderation.Screening,
+                  submission_key: str | None) -> Submission:
     with transaction():
         now = utcnow()
         status = PostStatus.PENDING if screening.hold else PostStatus.PUBLISHED
@@ -105,8 +183,10 @@ def create_topic(author: User, board: Board, title: str, body: str,
         db.session.add(topic)
         post = Post(topic=topic, author=author, body_source=draft.body_source,
                     body_html=draft.html, content_warning=draft.content_warning,
-                    created_at=now, status=status, published_at=now if published else None)
+                    created_at=now, status=status, published_at=now if published else None,
+                    submission_key=submission_key)
         db.session.add(post)
+        db.session.flush()  # a repeated key fails here, before any counter moves
         if published:
             _bump_board(board.id, topics=1, posts=1, at=now)
         moderation.raise_for_new_post(post, board.id, screening)
@@ -115,11 +195,19 @@ def create_topic(author: User, board: Board, title: str, body: str,
 
 
 def create_reply(author: User, topic: Topic, body: str, content_warning: str | None = None,
-                 quote_of: Post | None = None) -> Submission:
+                 quote_of: Post | None = None, submission_key: str | None = None) -> Submission:
+    """Reply to a topic. Sent again with the same `submission_key`, it returns the reply
+    the first sending made."""
     if (refusal := permissions.why_cannot_reply(author, topic)) is not None:
         raise PermissionDenied(refusal)
     draft = prepare(body, content_warning)
     screening = moderation.screen(author, topic.board, draft)
+    return _once(author, submission_key, draft, {"topic": topic}, screening,
+                 lambda key: _create_reply(author, topic, draft, screening, quote_of, key))
+
+
+def _create_reply(author: User, topic: Topic, draft: Draft, screening: moderation.Screening,
+                  quote_of: Post | None, submission_key: str | None) -> Submission:
     with transaction():
         now = utcnow()
         status = PostStatus.PENDING if screening.hold else PostStatus.PUBLISHED
@@ -128,9 +216,10 @@ def create_reply(author: User, topic: Topic, body: str, content_warning: str | N
             content_warning=draft.content_warning, created_at=now, status=status,
             published_at=now if status == PostStatus.PUBLISHED else None,
             quote_of_id=quote_of.id if quote_of is not None and quote_of.topic_id == topic.id
-            else None,
+            else None, submission_key=submission_key,
         )
         db.session.add(post)
+        db.session.flush()  # a repeated key fails here, before any counter moves
         if status == PostStatus.PUBLISHED:
             _count_published_reply(topic.id, topic.board_id, +1, at=now)
         moderation.raise_for_new_post(post, topic.board_id, screening)
