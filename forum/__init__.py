@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .extensions import csrf, db, limiter, login_manager, migrate
-from .http import IdConverter, KindredRequest, SlugConverter
+from .http import IdConverter, KindredRequest, SlugConverter, refuse_nul_in_query
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'",
@@ -72,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.request_class = KindredRequest
+    app.before_request(refuse_nul_in_query)
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["slug"] = SlugConverter
     if app.config["TRUSTED_PROXIES"]:
@@ -161,6 +162,89 @@ def _init_errors(app: Flask) -> None:
         reason = error.description if error.description != type(error).description else None
         return render_template(template, error=error, reason=reason), code
 
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def database_unavailable(error):
+        return _database_unavailable_page(app, error)
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    def database_error(error: sa.exc.DBAPIError):
+        if _database_unavailable(error):  # e.g. psycopg's "the connection is closed"
+            return _database_unavailable_page(app, error)
+        raise error  # a real fault: the 500 handler below
+
     @app.errorhandler(500)
     def server_error(error):
+        # The database can also fail outside the view (after_request, the error page).
+        original = getattr(error, "original_exception", None)
+        if _database_unavailable(original):
+            return _database_unavailable_page(app, original)
         return render_template("errors/generic.html", error=None), 500
+
+
+#: Form fields that carry words a member wrote, given back on the 503 page so nothing
+#: typed is lost. An allow-list: passwords, tokens and hidden fields never come back.
+_TYPED_FIELDS = {
+    "title": "Title",
+    "body": "Your text",
+    "content_warning": "Content warning",
+    "note": "Your note",
+    "reason": "Your reason",
+    "text": "Text",
+    "description": "Description",
+}
+
+
+def _database_unavailable(error: BaseException | None) -> bool:
+    """Errors that mean "the database cannot answer now" (down, unreachable, locked or
+    busy past its timeout), not a fault in Kindred: they pass when the database is back."""
+    return isinstance(error, (sa.exc.OperationalError, sa.exc.TimeoutError)) or \
+        bool(getattr(error, "connection_invalidated", False))
+
+
+#: PostgreSQL's "the database answered, but not in time": lock or statement timeout,
+#: a serialization failure or a deadlock, each retryable as it is.
+_BUSY_SQLSTATES = {"55P03", "57014", "40001", "40P01"}
+
+
+def _database_busy(error: BaseException) -> bool:
+    """Reachable but too busy (locked past SQLite's busy timeout, a PostgreSQL lock
+    timeout, no pooled connection free in time), as opposed to unreachable."""
+    if isinstance(error, sa.exc.TimeoutError):
+        return True
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) in _BUSY_SQLSTATES or \
+        "database is locked" in str(original) or "database table is locked" in str(original)
+
+
+def _database_unavailable_page(app: Flask, error: BaseException):
+    """503 with a calm message, the member's typed text, and no stack trace.
+
+    The page renders without the database (it does not extend base.html, whose menu
+    reads the member's account and notices). Connections are checked before use
+    (pool_pre_ping in config.FIXED), so service returns by itself when the database does.
+    """
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass  # the connection is gone; the pool replaces it
+    if "_login_user" not in g:
+        # Flask-Login's template context would load the member from the database again;
+        # this page does not say who is logged in anyway.
+        g._login_user = login_manager.anonymous_user()
+    busy = _database_busy(error)
+    app.logger.warning("Database unavailable for %s %s: %s", request.method, request.path,
+                       str(error).splitlines()[0] if str(error) else type(error).__name__)
+    typed = []
+    if request.method == "POST":
+        typed = [(name, _TYPED_FIELDS[name], value)
+                 for name, value in request.form.items(multi=True)
+                 if name in _TYPED_FIELDS and value.strip()]
+    from .helplines import DEFAULT_HELPLINES
+
+    worldwide = [line for line in DEFAULT_HELPLINES if line["region"] == "Worldwide"]
+    response = app.make_response((render_template(
+        "errors/503.html", busy=busy, typed=typed, worldwide_helplines=worldwide), 503))
+    response.headers["Retry-After"] = "60"
+    response.headers["Cache-Control"] = "no-store"  # it may hold what the member typed
+    return response

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .extensions import db
 from .models import Board, Role, User
-from .services import ServiceError, accounts, admin
+from .services import ServiceError, accounts, admin, integrity
 
-forum_cli = AppGroup("forum", help="Manage Kindred: users, boards, demo content.")
+forum_cli = AppGroup("forum", help="Manage Kindred: users, boards, demo content, checks, backups.")
 
 
 def _fail(message: str) -> None:
@@ -71,6 +72,51 @@ def demo_command() -> None:
         click.echo(f"  {username:<12} {role}")
 
 
+@forum_cli.command("check")
+@click.option("--repair", is_flag=True,
+              help="Fix what can be derived (counters, times, rows pointing at nothing), "
+                   "in one transaction.")
+def check_command(repair: bool) -> None:
+    """Report every inconsistency in the database; exit status 1 if there is any."""
+    if not repair:
+        problems = integrity.find_problems()
+        for problem in problems:
+            click.echo(str(problem))
+        if problems:
+            fixable = sum(problem.repairable for problem in problems)
+            click.echo(f"{len(problems)} problem{'' if len(problems) == 1 else 's'} found; "
+                       f"--repair can fix {fixable} of them.")
+            sys.exit(1)
+        click.echo("The database is consistent.")
+        return
+    result = integrity.repair()
+    for problem in result.repaired:
+        click.echo(f"Repaired: {problem.line}")
+    for problem in result.left:
+        click.echo(f"Not repaired: {problem}")
+    if result.left:
+        click.echo(f"{len(result.repaired)} repaired; {len(result.left)} left for a person "
+                   "to decide.")
+        sys.exit(1)
+    click.echo(f"{len(result.repaired)} repaired; the database is consistent."
+               if result.repaired else "The database is consistent.")
+
+
+@forum_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace an earlier backup at PATH.")
+def backup_command(path: Path, overwrite: bool) -> None:
+    """Copy the SQLite database to PATH while the forum keeps running."""
+    from .backup import BackupRefused, backup_sqlite
+
+    try:
+        result = backup_sqlite(db.engine, path, overwrite=overwrite)
+    except BackupRefused as refusal:
+        _fail(str(refusal))
+    click.echo(f"Backup written to {result.path} ({result.size / 1_048_576:.1f} MB, "
+               "integrity check passed).")
+
+
 mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
 
 
@@ -78,11 +124,11 @@ mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Stop after this many messages.")
 def send_mail_command(limit: int | None) -> None:
-    """Send the waiting mail over one SMTP connection; what the server does not take
-    now stays for the next run."""
+    """Send the waiting mail over SMTP_CONNECTIONS connections; what the server does
+    not take now stays for the next run."""
     from . import outbox
 
-    report = outbox.send_waiting(limit)
+    report = outbox.send_waiting(limit, connections=current_app.config["SMTP_CONNECTIONS"])
     outbox.prune()
     click.echo(f"Sent {report.sent}, failed {report.failed}, waiting {report.left}.")
 

@@ -83,6 +83,8 @@ def _settings(instance_path: Path, secret_key: str | None) -> dict:
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS", True),
         "SMTP_SSL": _bool("SMTP_SSL", False),
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 20),
+        # SMTP sessions a batch (digests, `flask mail send`) sends over side by side.
+        "SMTP_CONNECTIONS": _int("SMTP_CONNECTIONS", 4),
         # Rate limits: memory is right for one process; use Redis for several.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
@@ -113,6 +115,9 @@ FIXED = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_RECORD_QUERIES": False,
+    # Test each pooled connection before use: after a database restart or a network cut
+    # the app reconnects by itself instead of failing on a dead connection.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
     # Safe because templates link static files by fingerprinted URL (asset_url).

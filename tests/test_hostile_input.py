@@ -27,12 +27,42 @@ from tests.conftest import TEST_PASSWORD
 class Control:
     attrs: dict
     value: str = ""
+    tag: str = "input"
+    options: list[str] = field(default_factory=list)  # a <select>'s option values
+
+    @property
+    def name(self) -> str:
+        return self.attrs.get("name") or ""
+
+    @property
+    def kind(self) -> str:
+        """The tag (textarea, select, button), or for an <input> its type (text when unsaid)."""
+        if self.tag == "input":
+            return (self.attrs.get("type") or "text").lower()
+        return self.tag
+
+
+@dataclass
+class HtmlForm:
+    """One <form> on the page, with every named control in it (all radios, all buttons)."""
+
+    attrs: dict
+    controls: list[Control] = field(default_factory=list)
+
+    @property
+    def action(self) -> str:
+        return self.attrs.get("action") or ""
+
+    @property
+    def method(self) -> str:
+        return (self.attrs.get("method") or "get").upper()
 
 
 @dataclass
 class FormPage:
     controls: dict[str, Control] = field(default_factory=dict)  # by name
     errors: dict[str, str] = field(default_factory=dict)  # "<id>-error" paragraphs, by id
+    forms: list[HtmlForm] = field(default_factory=list)  # in page order
 
 
 class _FormReader(HTMLParser):
@@ -40,14 +70,36 @@ class _FormReader(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.page = FormPage()
         self._textarea: Control | None = None
+        self._select: Control | None = None
         self._error: str | None = None
+        self._form: HtmlForm | None = None
+
+    def _add(self, control: Control) -> Control:
+        if self._form is not None:
+            self._form.controls.append(control)
+        return control
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "input" and attrs.get("name"):
-            self.page.controls[attrs["name"]] = Control(attrs, attrs.get("value") or "")
+        if tag == "form":
+            self._form = HtmlForm(attrs)
+            self.page.forms.append(self._form)
+        elif tag == "input" and attrs.get("name"):
+            self.page.controls[attrs["name"]] = self._add(
+                Control(attrs, attrs.get("value") or ""))
         elif tag == "textarea" and attrs.get("name"):
-            self._textarea = self.page.controls[attrs["name"]] = Control(attrs)
+            self._textarea = self.page.controls[attrs["name"]] = self._add(
+                Control(attrs, tag="textarea"))
+        elif tag == "select" and attrs.get("name"):
+            self._select = self.page.controls[attrs["name"]] = self._add(
+                Control(attrs, tag="select"))
+        elif tag == "option" and self._select is not None:
+            value = attrs.get("value") or ""
+            self._select.options.append(value)
+            if "selected" in attrs or len(self._select.options) == 1:
+                self._select.value = value
+        elif tag == "button" and attrs.get("name"):
+            self._add(Control(attrs, attrs.get("value") or "", tag="button"))
         elif tag == "p" and "error" in (attrs.get("class") or "").split() and attrs.get("id"):
             self._error = attrs["id"]
             self.page.errors[self._error] = ""
@@ -59,6 +111,10 @@ class _FormReader(HTMLParser):
             self._textarea.value = value[2:] if value.startswith("\r\n") else \
                 value.removeprefix("\n")
             self._textarea = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "form":
+            self._form = None
         elif tag == "p":
             self._error = None
 
@@ -116,8 +172,8 @@ FORMS_WITH_TITLE = {"new topic", "edit first post"}
 GOOD = {"title": "Sleep has been hard lately", "body": "Does anyone have tips that helped?"}
 
 
-@pytest.fixture
-def scene(app, make, auth) -> Scene:
+def make_scene(app, make) -> Scene:
+    """A member (robin), a board (sleep), robin's topic and robin's reply to it."""
     member = make.user("robin")
     board = make.board("sleep")
     topic = make.topic(member, board, "First title", "First post")
@@ -125,8 +181,14 @@ def scene(app, make, auth) -> Scene:
     with app.app_context():
         first_id = db.session.scalar(sa.select(sa.func.min(Post.id))
                                      .where(Post.topic_id == topic.id))
-    auth.login(member)
     return Scene(board.slug, topic.id, first_id, reply.id)
+
+
+@pytest.fixture
+def scene(app, make, auth) -> Scene:
+    built = make_scene(app, make)
+    auth.login("robin")
+    return built
 
 
 def good_data(form: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import re
 import pytest
 import redis
 import sqlalchemy as sa
+from flask import abort
 
 from forum.extensions import db
 from forum.models import Post, Role
@@ -29,7 +30,12 @@ def _sample_url(rule, ids: dict) -> str:
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
-def test_every_post_route_refuses_a_request_without_a_csrf_token(app, make, auth, client):
+CSRF_REFUSAL = "This form had expired or came from somewhere else"
+ONE_CLICK_BODY = {"List-Unsubscribe": "One-Click"}  # RFC 8058: mail providers send no token
+ONE_CLICK_ENDPOINT = "mail_settings.unsubscribe"  # the one deliberate exception
+
+
+def test_every_post_route_refuses_a_request_without_a_valid_csrf_token(app, make, auth, client):
     app.config["WTF_CSRF_ENABLED"] = True
     board = make.board()
     admin = make.user("admin", role=Role.ADMIN)
@@ -44,16 +50,31 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(app, make, auth
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
     assert client.post("/login", data={"login": "admin", "password": TEST_PASSWORD,
                                        "csrf_token": token}).status_code == 302
+    # This session's own token, changed by a character, and the one from before logging in
+    # (the session started afresh, so it is dead).
+    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      client.get("/admin/helplines").text).group(1)
+    payload, stamp, signature = fresh.split(".")
+    # (Not the last character: its low bits are padding, so changing it may change nothing.)
+    forged = f"{payload}.{stamp}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
     checked = []
     for rule in all_rules(app):
         if "POST" not in rule.methods:
             continue
         url = _sample_url(rule, ids)
-        response = client.post(url, data={"body": "changed", "title": "changed",
-                                          "submit": "go"})
-        assert response.status_code == 400, f"{url} accepted a POST without a CSRF token"
-        checked.append(rule.rule)
-    assert len(checked) >= 10
+        for sent in ({}, {"csrf_token": ""}, {"csrf_token": forged}, {"csrf_token": token}):
+            response = client.post(url, data={"body": "changed", "title": "changed",
+                                              "submit": "go", **sent})
+            assert response.status_code == 400, f"{url} accepted a POST with {sent or 'no token'}"
+            assert CSRF_REFUSAL in response.text, f"{url}: refused, but not for its token"
+        # The one-click body opens only the unsubscribe link (whose made-up token is dead).
+        response = client.post(url, data=ONE_CLICK_BODY)
+        if rule.endpoint == ONE_CLICK_ENDPOINT:
+            assert response.status_code == 404 and CSRF_REFUSAL not in response.text
+        else:
+            assert response.status_code == 400 and CSRF_REFUSAL in response.text, url
+        checked.append(rule.endpoint)
+    assert len(checked) >= 30 and ONE_CLICK_ENDPOINT in checked
     with app.app_context():
         assert db.session.get(Post, post_id).body_source == "original"
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 1
@@ -94,18 +115,61 @@ EXPECTED_CSP = ("default-src 'none'", "script-src 'self'", "object-src 'none'",
                 "base-uri 'none'", "frame-ancestors 'none'")
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/no-such-page", "/static/css/site.css"])
-def test_security_headers_on_pages_errors_and_static_files(client, path):
-    with client.get(path) as response:
-        headers = response.headers
+def assert_security_headers(response, *, https: bool = False):
+    headers = response.headers
     csp = headers["Content-Security-Policy"]
     for directive in EXPECTED_CSP:
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "same-origin"
-    assert "camera=()" in headers["Permissions-Policy"]
-    assert "Strict-Transport-Security" not in headers
+    # Nothing on the site uses these: a page (or anything injected into one) may not either.
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in headers["Permissions-Policy"]
+    if https:
+        assert "max-age=" in headers["Strict-Transport-Security"]
+    else:
+        assert "Strict-Transport-Security" not in headers
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/no-such-page", "/static/css/site.css",
+                                  "/static/favicon.svg", "/static/no-such-file.css"])
+def test_security_headers_on_pages_errors_and_static_files(client, path):
+    with client.get(path) as response:
+        assert_security_headers(response)
+    with client.get(path, base_url="https://kindred.example") as response:
+        assert_security_headers(response, https=True)
+
+
+def test_security_headers_on_every_error_page(app, client, make, auth):
+    """400, 403, 404, 405, 413, 500 and 503 (429 is in TestRateLimits), over http and https."""
+    def broken():
+        raise RuntimeError("a bug, on purpose")
+
+    def down():
+        abort(503)
+
+    # Test-only routes (this app is thrown away after the test).
+    app.add_url_rule("/test-only/broken", "test_only_broken", broken)
+    app.add_url_rule("/test-only/down", "test_only_down", down)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer a bug as production does
+    auth.login(make.user("river"))
+    too_large = {"login": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)}
+    requests = {
+        400: lambda **kw: client.get("/verify/no-such-link", **kw),
+        403: lambda **kw: client.get("/admin/", **kw),
+        404: lambda **kw: client.get("/t/999999", **kw),
+        405: lambda **kw: client.get("/logout", **kw),
+        413: lambda **kw: client.post("/settings/mail", data=too_large, **kw),
+        500: lambda **kw: client.get("/test-only/broken", **kw),
+        503: lambda **kw: client.get("/test-only/down", **kw),
+    }
+    for status, send in requests.items():
+        for https in (False, True):
+            response = send(base_url="https://localhost" if https else "http://localhost")
+            assert response.status_code == status
+            assert_security_headers(response, https=https)
+            assert "<h1>" in response.text and "Traceback" not in response.text
 
 
 def test_hsts_when_served_over_https(client):
@@ -166,9 +230,18 @@ class TestRateLimits:
         return {**_config(migrated_database, None), "RATELIMIT_ENABLED": True,
                 "RATELIMIT_STORAGE_URI": request.param}
 
+    def test_a_429_page_carries_the_security_headers(self, client):
+        for _ in range(10):
+            client.post("/reset", data={"email": "someone@example.org"})
+        response = client.post("/reset", data={"email": "someone@example.org"})
+        assert response.status_code == 429
+        assert_security_headers(response)
+
     def test_login_attempts_are_limited_with_a_page_that_says_when_to_retry(self, client):
-        statuses = [client.post("/login", data={"login": "nobody", "password": "wrong wrong"})
-                    .status_code for _ in range(11)]
+        # A different account each time: one account's own wait (test_login_hardening) would
+        # start after five.
+        statuses = [client.post("/login", data={"login": f"nobody{n}", "password": "wrong wrong"})
+                    .status_code for n in range(11)]
         assert statuses[:10] == [400] * 10
         assert statuses[10] == 429
         response = client.post("/login", data={"login": "nobody", "password": "wrong wrong"})
