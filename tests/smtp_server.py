@@ -47,6 +47,10 @@ class SmtpServer:
         # Recipient address -> the reply to its RCPT command ("550 ...").
         self.refuse_recipient: dict[str, str] = {}
         self.delay = 0.0  # seconds to think before accepting each message
+        # Message number to hold without ever answering (holding is set meanwhile): the
+        # moment to kill a sender that has handed over a message nobody accepted yet.
+        self.hold_at: int | None = None
+        self.holding = threading.Event()
         self._lock = threading.Lock()
 
     DROP = "drop the connection"
@@ -75,6 +79,10 @@ class SmtpServer:
             return "250 never sent"
         if answer is not None:
             return answer
+        if self.data_commands == self.hold_at:
+            self.holding.set()
+            await asyncio.sleep(60)  # until the client goes: connection_lost() cancels us
+            return "451 4.3.0 held too long"
         if self.delay:
             await asyncio.sleep(self.delay)
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)

@@ -1,7 +1,8 @@
 """Several `flask digests send` processes at once, as operators scale out: on
 PostgreSQL they split the due members with SELECT ... FOR UPDATE SKIP LOCKED; on
 SQLite they queue for the write lock. Either way every member gets exactly one
-digest, through a real SMTP server."""
+digest, through a real SMTP server. And a sender killed halfway leaves exactly the
+rest to the next run."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from forum import outbox
+from forum.digests import run
 from forum.extensions import db
 from forum.models import DigestDelivery, Follow, MailSettings, OutboxMessage, User, utcnow
-from tests.smtp_server import running_smtp_server
+from tests.smtp_server import running_smtp_server, smtp_settings
 
 REPO = Path(__file__).resolve().parent.parent
 MEMBERS = 2000
@@ -45,17 +48,26 @@ def add_due_members(app, board_id: int, count: int) -> None:
         db.session.commit()
 
 
-def test_four_sender_processes_give_every_member_exactly_one_digest(make, app, tmp_path):
+def forum_with_news(make, app, members: int) -> None:
     board = make.board()
     writer = make.user("writer")
     topic = make.topic(writer, board, "Hello all", "Glad to find this place")
     make.reply(writer, topic, "Welcome, everyone")
-    add_due_members(app, board.id, MEMBERS)
+    add_due_members(app, board.id, members)
+
+
+def sender_environment(app, server, instance: Path, **settings: str) -> dict:
+    return {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "INSTANCE_PATH": str(instance), "SECRET_KEY": "processes-test-key",
+            "BASE_URL": "https://kindred.example", "MAIL_BACKEND": "smtp",
+            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port), "SMTP_STARTTLS": "0",
+            **settings}
+
+
+def test_four_sender_processes_give_every_member_exactly_one_digest(make, app, tmp_path):
+    forum_with_news(make, app, MEMBERS)
     with running_smtp_server() as server:
-        env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-               "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "processes-test-key",
-               "BASE_URL": "https://kindred.example", "MAIL_BACKEND": "smtp",
-               "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port), "SMTP_STARTTLS": "0"}
+        env = sender_environment(app, server, tmp_path)
         senders = [subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "digests", "send",
              "--batch-size", "50"], cwd=REPO, env=env, stdout=subprocess.PIPE,
@@ -77,3 +89,40 @@ def test_four_sender_processes_give_every_member_exactly_one_digest(make, app, t
             OutboxMessage.sent_at.is_(None))) == 0
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         assert sum(1 for sent in sent_per_process if sent) >= 2, sent_per_process  # shared
+
+
+def test_a_sender_killed_halfway_leaves_exactly_the_rest_to_the_next_run(make, app, tmp_path):
+    members = 300
+    forum_with_news(make, app, members)
+    with running_smtp_server() as server:
+        # One connection, and the server holds the 120th message without answering: the
+        # kill comes while nothing else is in flight, with batches recorded, one being
+        # built, and mail recorded but not yet sent.
+        server.hold_at = 120
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "digests", "send",
+             "--batch-size", "50"], cwd=REPO, env=sender_environment(
+                app, server, tmp_path, SMTP_CONNECTIONS="1"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            held = server.holding.wait(timeout=120)
+        finally:
+            sender.kill()
+            _, err = sender.communicate(timeout=30)
+        assert held, err[-3000:]
+        assert len(server.received) == 119
+
+        # The next run comes after the killed sender's claim on the held message has
+        # gone stale (the one message whose fate it could not record).
+        app.config.update(smtp_settings(server))
+        with app.app_context():
+            report = run.send_due(now=utcnow() + outbox.CLAIM_EXPIRES + timedelta(minutes=1))
+        assert report.failed == 0
+
+    recipients = [address for received in server.received for address in received.recipients]
+    assert sorted(recipients) == sorted(f"due{n}@example.org" for n in range(members))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DigestDelivery)) \
+            == members
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.sent_at.is_(None))) == 0
