@@ -66,7 +66,7 @@ class Mailbox:
             self.messages.append((list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
 
-    def wait_for(self, recipient: str, timeout: float = 15.0) -> EmailMessage:
+    def wait_for(self, recipient: str, timeout: float = 30.0) -> EmailMessage:
         """The one message sent to `recipient` (fails if none arrives or there are several)."""
         deadline = time.monotonic() + timeout
         while True:
