@@ -122,6 +122,27 @@ class LiveServer:
         return urlsplit(self.url).netloc
 
 
+class _CloseWhenSent:
+    """Close each response as soon as its last byte is written, as gunicorn does.
+
+    Werkzeug's development server first drains what is left of the request, and when
+    that read fails (the browser has already reset the connection) it never calls the
+    response's close(): mail queued with response.call_on_close (account mail) was then
+    never sent, and the walk's confirmation mail went missing once in a while.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        response = self.app(environ, start_response)
+        try:
+            yield from response
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+
+
 @pytest.fixture
 def live_server(app: Flask):
     """The app (from the root `app` fixture, database emptied) served on a free port.
@@ -130,7 +151,7 @@ def live_server(app: Flask):
     test's factory share the same database. Any exception a request raises fails
     the test in teardown, even if the page the browser saw looked fine.
     """
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _CloseWhenSent(app), threaded=True)
     live = LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
     # Links in mail are built from BASE_URL: point them at this server.
     app.config["BASE_URL"] = live.url
