@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -224,10 +225,10 @@ def _database_unavailable_page(app: Flask, error: BaseException):
     reads the member's account and notices). Connections are checked before use
     (pool_pre_ping in config.FIXED), so service returns by itself when the database does.
     """
-    try:
+    # Rolling back on a connection that is gone fails too; the pool replaces it, and
+    # this page needs no database.
+    with contextlib.suppress(sa.exc.SQLAlchemyError):
         db.session.rollback()
-    except sa.exc.SQLAlchemyError:
-        pass  # the connection is gone; the pool replaces it
     if "_login_user" not in g:
         # Flask-Login's template context would load the member from the database again;
         # this page does not say who is logged in anyway.

@@ -53,7 +53,12 @@ class RequestResetForm(FlaskForm):
     submit = SubmitField("Send reset link")
 
 
-class ResetPasswordForm(FlaskForm):
+def _new_password_fields() -> tuple[PasswordField, PasswordField]:
+    """The new password and its confirmation, as the reset and change forms both ask.
+
+    Made by a function rather than a base class so that each form keeps its fields in
+    the order it declares them (WTForms orders fields by when they were made).
+    """
     password = PasswordField(
         "New password", description=f"At least {PASSWORD_MIN} characters.",
         validators=[DataRequired("Choose a password."),
@@ -63,6 +68,11 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField("New password again",
                             validators=[DataRequired("Type the password again."),
                                         EqualTo("password", "The two passwords don't match.")])
+    return password, confirm
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm = _new_password_fields()
     submit = SubmitField("Set new password")
 
 
@@ -70,15 +80,7 @@ class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password."),
                                         Length(max=PASSWORD_MAX)])
-    password = PasswordField(
-        "New password", description=f"At least {PASSWORD_MIN} characters.",
-        validators=[DataRequired("Choose a password."),
-                    Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
-                           message=f"Choose a password of {PASSWORD_MIN} to {PASSWORD_MAX} "
-                                   "characters.")])
-    confirm = PasswordField("New password again",
-                            validators=[DataRequired("Type the password again."),
-                                        EqualTo("password", "The two passwords don't match.")])
+    password, confirm = _new_password_fields()
     submit = SubmitField("Change password")
 
 
