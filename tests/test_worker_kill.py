@@ -36,6 +36,9 @@ HIDDEN_INPUT = re.compile(r'<input [^>]*type="hidden"[^>]*>')
 ATTRIBUTE = re.compile(r'(name|value)="([^"]*)"')
 THREADS = 6
 KILLS = 4
+# More kills, if none of the first ones caught a request in flight (a quick machine can
+# answer between two of them): the test is about a kill that cuts a request.
+MAX_KILLS = 12
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -164,11 +167,14 @@ def test_killing_a_worker_mid_burst_leaves_every_post_whole(app, make, tmp_path)
         for thread in threads:
             thread.start()
         killed = []
-        for _ in range(KILLS):
+        while len(killed) < KILLS or (
+                len(killed) < MAX_KILLS and all(status is not None for *_, status in answers)):
             time.sleep(0.7)
-            victim = max(_workers(server.pid))  # the newest worker, busy like the others
-            os.kill(victim, signal.SIGKILL)
-            killed.append(victim)
+            # Every worker (not one killed but not yet reaped): whichever holds a request
+            # loses it (the listening socket may feed one worker far more than the other).
+            for victim in [pid for pid in _workers(server.pid) if pid not in killed]:
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
         time.sleep(0.7)  # the replacements answer too
         stop.set()
         for thread in threads:
@@ -181,7 +187,7 @@ def test_killing_a_worker_mid_burst_leaves_every_post_whole(app, make, tmp_path)
         server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: the test is over
         server.wait(timeout=20)
 
-    assert len(set(killed)) == KILLS
+    assert len(set(killed)) == len(killed) >= KILLS
     cut = [answer for answer in answers if answer[2] is None]
     acknowledged = [answer for answer in answers if answer[2] == 302]
     assert cut, "no request was in flight when a worker was killed"
