@@ -92,6 +92,17 @@ class User(UserMixin, db.Model):
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A banned member cannot log in.
     banned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Privacy: the public profile page leaves out the member's recent posts.
+    hides_recent_posts: Mapped[bool] = mapped_column(default=False)
+    # "Delete my account": erased at deletion_due_at unless the member logs in first;
+    # keep_posts_on_deletion chooses between removing their posts and keeping them
+    # under "a former member".
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deletion_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    keep_posts_on_deletion: Mapped[bool] = mapped_column(default=False)
+    # Set when the personal data was erased; the row stays as a pseudonym that the
+    # audit log and moderation history point at.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     moderated_boards: Mapped[list[Board]] = relationship(
         secondary="board_moderators", order_by="Board.position", viewonly=True)
@@ -575,6 +586,71 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- members in control: blocks, mutes, reactions -----------------------------------------
+
+class Block(db.Model):
+    """blocker_id no longer sees blocked_id's posts (collapsed) or notices from them.
+
+    The blocked member is never told. Moderators see how many members blocked
+    someone, never who (the index on blocked_id counts it).
+    """
+
+    __tablename__ = "blocks"
+
+    blocker_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    blocked_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MutedPhrase(db.Model):
+    """A member's own muted word or phrase: posts containing it show collapsed for them."""
+
+    __tablename__ = "muted_phrases"
+    __table_args__ = (sa.UniqueConstraint("user_id", "phrase_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    phrase: Mapped[str] = mapped_column(sa.String(100))  # as the member wrote it
+    phrase_key: Mapped[str] = mapped_column(sa.String(300))  # forum.safety.phrase_key
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BoardMute(db.Model):
+    """A board the member does not want in lists, search results or digests."""
+
+    __tablename__ = "board_mutes"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    board_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReactionKind(enum.StrEnum):
+    """Supportive reactions; only the post's author sees how many, nothing is ranked by them."""
+
+    THINKING_OF_YOU = "thinking_of_you"
+    I_HEAR_YOU = "i_hear_you"
+    HELPED_ME = "helped_me"
+    ME_TOO = "me_too"
+
+
+class Reaction(db.Model):
+    """One of each kind per member per post (the primary key)."""
+
+    __tablename__ = "reactions"
+
+    post_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 @sa.event.listens_for(Session, "before_flush")
