@@ -89,9 +89,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
     from .boards.views import bp as boards_bp
+    from .leaving.views import bp as leaving_bp
     from .mail_settings.views import bp as mail_settings_bp
+    from .members.views import bp as members_bp
     from .moderation.views import bp as moderation_bp
     from .pages.views import bp as pages_bp
+    from .reactions.views import bp as reactions_bp
+    from .search.views import bp as search_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(auth_bp)
@@ -99,6 +103,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(mail_settings_bp)
+    app.register_blueprint(leaving_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(members_bp)
+    app.register_blueprint(reactions_bp)
 
     from . import cli, page_cache, templating
 

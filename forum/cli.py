@@ -117,6 +117,47 @@ def backup_command(path: Path, overwrite: bool) -> None:
                "integrity check passed).")
 
 
+@forum_cli.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the search index from the published posts (in one transaction)."""
+    from . import search
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"Indexed {done:,} of {total:,} posts…")
+
+    count = search.reindex(progress)
+    click.echo(f"The search index holds {count:,} published "
+               f"post{'' if count == 1 else 's'}.")
+
+
+@forum_cli.command("erase-accounts")
+@click.option("--now", "now_text", metavar="ISO-TIME", default=None,
+              help="Act as if it were this UTC time (for checks); default: now.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Stop after erasing this many accounts.")
+def erase_accounts_command(now_text: str | None, limit: int | None) -> None:
+    """Erase the accounts whose deletion is due (run it from cron, e.g. hourly; safe to
+    run twice or as several copies at once)."""
+    from datetime import UTC, datetime
+
+    from .services import leaving
+
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            _fail("--now takes a time like 2026-12-31T09:00")
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    report = leaving.erase_due(now, limit=limit)
+    click.echo(f"Erased {report.erased} account{'' if report.erased == 1 else 's'}; "
+               f"finished {report.posts_finished} post{'' if report.posts_finished == 1 else 's'}"
+               " kept for moderators until now.")
+    if report.failed:
+        _fail(f"{report.failed} account{'' if report.failed == 1 else 's'} could not be "
+              "erased (see the log); they are tried again on the next run.")
+
+
 mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
 
 

@@ -252,7 +252,8 @@ def _claim(database: sa.Connection, outbox_ids: list[int], now: datetime) -> lis
 
 _users, _settings = User.__table__, MailSettings.__table__
 _RECIPIENTS = (sa.select(_users.c.id, _users.c.email, _users.c.email_verified_at,
-                         _users.c.banned_at, _settings.c.user_id.label("has_settings"),
+                         _users.c.banned_at, _users.c.deletion_due_at,
+                         _settings.c.user_id.label("has_settings"),
                          _settings.c.digest, _settings.c.notify_reply, _settings.c.notify_quote,
                          _settings.c.notify_moderation, _settings.c.paused_until)
                .select_from(_users.outerjoin(_settings, _settings.c.user_id == _users.c.id))
@@ -276,6 +277,7 @@ def _still_wanted(database: sa.Connection, rows: list[_Claimed],
                 and mail_settings.mail_wanted(
                     row.kind, address=member.email, verified=member.email_verified_at is not None,
                     banned=member.banned_at is not None,
+                    leaving=member.deletion_due_at is not None,
                     settings=member if member.has_settings is not None else None, now=now)):
             wanted.append(row)
         else:

@@ -141,6 +141,21 @@ def can_report(user, post: Post) -> bool:
     return may_act(user) and post.author_id != user.id and post.status == PostStatus.PUBLISHED
 
 
+def why_cannot_react(user, post: Post) -> str | None:
+    """None when the member may send a supportive reaction to this post; else why not.
+
+    Sending one asks what replying asks (verified, not suspended, the topic published and
+    open, the board not read-only) but not trust: a reaction carries no words. A suspended
+    member may not send one (a suspension pauses taking part in others' threads, and a
+    reaction lands on someone's post) but may always take back one they sent.
+    """
+    if post.status != PostStatus.PUBLISHED:
+        return "Reactions are for published posts."
+    if is_member(user) and post.author_id == user.id:
+        return "You can't react to your own post."
+    return why_cannot_reply(user, post.topic)
+
+
 def can_see_history(user, post: Post) -> bool:
     return moderates(user, post.topic.board_id)
 

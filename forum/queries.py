@@ -123,7 +123,12 @@ _THREAD_PAGE = (
               sa.case((Post.status == PostStatus.PUBLISHED, Post.body_html), else_="")
               .label("body_html"),
               Post.content_warning,
-              Post.created_at, Post.edited_at, User.username.label("author_name"))
+              Post.created_at, Post.edited_at,
+              # An erased member's pseudonym is for moderators: readers see "a former member".
+              sa.case((User.erased_at.is_(None), User.username), else_=None)
+              .label("author_name"),
+              # For the author line's profile link and block button (forum.members).
+              User.role.label("author_role"), User.erased_at.label("author_erased_at"))
     .outerjoin(User, User.id == Post.author_id)
     .where(thread_filter(sa.bindparam("topic_id")))
     .order_by(Post.id)
@@ -156,7 +161,8 @@ def thread_length(topic_id: int) -> int:
 
 
 def posts_page(topic: Topic, page: int, per_page: int) -> list[sa.Row]:
-    """Rows with id, status, author_id, author_name, body_html, content_warning, times."""
+    """Rows with id, status, author_id, author_name, author_role, author_erased_at,
+    body_html, content_warning, times."""
     return list(db.session.execute(_THREAD_PAGE, {
         "topic_id": topic.id, "offset": (page - 1) * per_page, "limit": per_page}))
 

@@ -96,6 +96,9 @@ def run_migrations_online():
             # effect outside a transaction, so it is set before one begins.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
+        # The search index (forum.search) is made by its migration and is not a model.
+        from forum.search import include_object
+        conf_args.setdefault("include_object", include_object)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -35,11 +35,13 @@ from flask import url_for
 
 from forum.extensions import db
 from forum.models import (
+    Block,
     Board,
     BoardMode,
     DigestFrequency,
     Helpline,
     MailKind,
+    MutedPhrase,
     Post,
     ReasonTemplate,
     ReviewItem,
@@ -85,6 +87,8 @@ ACCOUNT = To("/account")
 NOTICES = To("/notices")
 LOUNGE = To("/b/lounge")
 MAIL = To("/settings/mail")
+PROFILE = To("/u/member")
+PRIVACY = To("/settings/privacy")
 
 REFUSED_STATUSES = {400, 403, 404, 405, 409}
 G, P = "GET", "POST"
@@ -147,9 +151,22 @@ EXPECTED: dict[str, list[tuple]] = {
     # A bystander's real confirmation link.
     "auth.verify_email": [
         (G, "verify token", To("/login"), HOME, HOME,  HOME,  HOME,  HOME,  HOME,  HOME)],
+    # Taking one's data and leaving. The download is a POST (a ZIP of one's own data).
+    "leaving.download": [
+        (P, "-",                    LOGIN, 200,   200,   200,   200,   200,   200,   200)],
+    # Sent without the password: refused, the role's session survives. Admins step down
+    # first (the page says so; sending the form is refused).
+    "leaving.delete_account": [
+        (G, "-",                    LOGIN, 200,   200,   200,   200,   200,   200,   200),
+        (P, "-",                    LOGIN, 400,   400,   400,   400,   400,   400,   403)],
+    "leaving.scheduled": [
+        (G, "-",                    200,   200,   200,   200,   200,   200,   200,   200)],
 
     # --- reading -----------------------------------------------------------------------
     "boards.index": [
+        (G, "-",                    200,   200,   200,   200,   200,   200,   200,   200)],
+    # Open to all; what each finds is tested in tests/test_search.py.
+    "search.search": [
         (G, "-",                    200,   200,   200,   200,   200,   200,   200,   200)],
     "boards.board": [
         (G, "lounge",               200,   200,   200,   200,   200,   200,   200,   200),
@@ -195,6 +212,12 @@ EXPECTED: dict[str, list[tuple]] = {
     "boards.delete": [
         (G, "doomed reply",         LOGIN, VERIFY, 200,  403,   403,   403,   403,   403),
         (P, "doomed reply",         LOGIN, VERIFY, POSTED, 403, 403,   403,   403,   403)],
+    # Supportive reactions: not on one's own post, not while suspended (taking one back
+    # is), not in a locked topic except for its moderators, never on a waiting post.
+    "reactions.react": [
+        (P, "reply",                LOGIN, VERIFY, 403,  TOPIC, 403,   TOPIC, TOPIC, TOPIC),
+        (P, "locked reply",         LOGIN, VERIFY, 403,  403,   403,   403,   TOPIC, TOPIC),
+        (P, "waiting post",         LOGIN, VERIFY, 404,  404,   404,   404,   404,   404)],
     "moderation.report": [
         # nobody reports their own post; a suspended member may not report
         (G, "reply",                LOGIN, VERIFY, 403,  200,   403,   200,   200,   200),
@@ -237,6 +260,36 @@ EXPECTED: dict[str, list[tuple]] = {
         (G, "unsubscribe link",     200,   200,   200,   200,   200,   200,   200,   200),
         (P, "unsubscribe link",     200,   200,   200,   200,   200,   200,   200,   200),
         (G, "dead link",            404,   404,   404,   404,   404,   404,   404,   404)],
+
+    # --- profiles, blocks and mutes -----------------------------------------------------
+    # A profile exists only where the member's posts already show them (no enumeration).
+    "members.profile": [
+        (G, "profile",              200,   200,   200,   200,   200,   200,   200,   200),
+        (G, "no-post profile",      404,   404,   404,   404,   404,   404,   404,   404)],
+    # Blocking is reading, not posting: any member may (blocking oneself only says no).
+    "members.block": [
+        (P, "profile",              LOGIN, PROFILE, PROFILE, PROFILE, PROFILE, PROFILE,
+                                    PROFILE, PROFILE),
+        (P, "no-post profile",      LOGIN, 404,   404,   404,   404,   404,   404,   404)],
+    # Only one's own block list: `member` blocked the spammer.
+    "members.unblock": [
+        (P, "blocked",              LOGIN, 404,   PRIVACY, 404, 404,   404,   404,   404)],
+    "members.privacy": [
+        (G, "-",                    LOGIN, 200,   200,   200,   200,   200,   200,   200),
+        (P, "-",                    LOGIN, PRIVACY, PRIVACY, PRIVACY, PRIVACY, PRIVACY,
+                                    PRIVACY, PRIVACY)],
+    "members.add_phrase": [
+        (P, "-",                    LOGIN, PRIVACY, PRIVACY, PRIVACY, PRIVACY, PRIVACY,
+                                    PRIVACY, PRIVACY)],
+    # `member`'s muted phrase: nobody else removes it
+    "members.remove_phrase": [
+        (P, "muted phrase",         LOGIN, 404,   PRIVACY, 404, 404,   404,   404,   404)],
+    "members.mute_board": [
+        (P, "lounge",               LOGIN, LOUNGE, LOUNGE, LOUNGE, LOUNGE, LOUNGE, LOUNGE,
+                                    LOUNGE),
+        (P, "private",              LOGIN, To("/b/private"), To("/b/private"),
+                                    To("/b/private"), To("/b/private"), To("/b/private"),
+                                    To("/b/private"), To("/b/private"))],
 
     # --- the review queue --------------------------------------------------------------
     "moderation.review_queue": [
@@ -349,7 +402,11 @@ FORMS = {
     "boards.reply": {"body": "That sounds lovely.", "submit": "Post reply"},
     "boards.edit": {"body": "Thanks for having me, everyone.", "submit": "Save changes"},
     "moderation.report": {"reason": "spam", "note": ""},
+    "reactions.react": {"add": "thinking_of_you"},
     "mail_settings.follow_board": {"action": "follow"},
+    "members.add_phrase": {"phrase": "rainy days"},
+    "members.mute_board": {"action": "mute"},
+    "members.privacy": {"hides_recent_posts": "y"},
     "mail_settings.follow_topic": {"action": "follow"},
     "mail_settings.settings": {"digest": "daily", "digest_hour": "8", "digest_weekday": "0",
                                "timezone": "Europe/London", "notify_reply": "y"},
@@ -454,6 +511,11 @@ def build_world(app, make) -> SimpleNamespace:
             mail_choices = mail_settings.settings_for(user(bystander))
             mail_choices.digest = DigestFrequency.DAILY
             unsubscribe = mail_settings.unsubscribe_token(mail_choices, MailKind.DIGEST)
+        with transaction():
+            db.session.add(Block(blocker_id=member.id, blocked_id=spammer.id))
+            muted = MutedPhrase(user_id=member.id, phrase="weather", phrase_key="weather")
+            db.session.add(muted)
+        muted_phrase = muted.id
         crisis_phrase = db.session.scalar(sa.select(sa.func.min(WatchedPhrase.id)).where(
             WatchedPhrase.action == "crisis"))
         ids = {"helpline": lines[0].id, "doomed helpline": lines[1].id,
@@ -481,6 +543,8 @@ def build_world(app, make) -> SimpleNamespace:
         "doomed template": {"template_id": ids["doomed template"]},
         "watched phrase": {"phrase_id": watched_id},
         "crisis phrase": {"phrase_id": crisis_phrase},
+        "profile": {"username": "member"}, "no-post profile": {"username": "latecomer"},
+        "blocked": {"username": "spammer"}, "muted phrase": {"phrase_id": muted_phrase},
     }
     return SimpleNamespace(targets=targets, held_item=held_item)
 

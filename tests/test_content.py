@@ -170,6 +170,15 @@ PAGE_TAGS = frozenset(_jinja_template_tags() | {"input", "textarea", "label", "s
 _TOPIC_LINK = re.compile(r"^/t/(\d+)$")
 
 
+# The only scripts a page may carry: the site's own files, by src, with nothing inline
+# (the Content-Security-Policy would refuse inline code anyway; this says so in the page).
+_SITE_SCRIPT = re.compile(r"^/static/js/[\w-]+\.js(\?v=[\w-]+)?$")
+
+
+def _is_site_script(attrs) -> bool:
+    return bool(_SITE_SCRIPT.match(dict(attrs).get("src") or ""))
+
+
 class _PageOracle(HTMLParser):
     """Page-level checks, plus the text of the <title>, the <h1> and each topic link."""
 
@@ -178,9 +187,10 @@ class _PageOracle(HTMLParser):
         self.problems: list[str] = []
         self.texts: dict[str, list[str]] = {}  # "title", "h1", "topic:<id>" -> text pieces
         self._open: list[str] = []  # capture keys of the elements we are inside
+        self._in_script = False
 
     def _element(self, tag: str, attrs) -> str | None:
-        if tag == "script":
+        if tag == "script" and not _is_site_script(attrs):
             self.problems.append(f"<script> element: {attrs!r}")
         if tag not in PAGE_TAGS:
             self.problems.append(f"element <{tag}> is used by no template and no post")
@@ -198,6 +208,7 @@ class _PageOracle(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         key = self._element(tag, attrs)
+        self._in_script = tag == "script"
         if key is not None:
             self.texts.setdefault(key, [])
             self._open.append(key)
@@ -206,11 +217,15 @@ class _PageOracle(HTMLParser):
         self._element(tag, attrs)
 
     def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
         if self._open and (self._open[-1] == tag or
                            (tag == "a" and self._open[-1].startswith("topic:"))):
             self._open.pop()
 
     def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.problems.append(f"inline script code: {data[:60]!r}")
         for key in self._open:
             self.texts[key].append(data)
 
@@ -268,6 +283,9 @@ def test_the_oracle_accepts_what_the_allow_list_permits():
 
 @pytest.mark.parametrize(("page", "complaint"), [
     ("<h1>Title<script>alert(1)</script></h1>", "<script>"),
+    ("<script src='https://evil.example/x.js'></script>", "<script>"),
+    ("<script src='/static/js/../../upload/x.js'></script>", "<script>"),
+    ("<script src='/static/js/reactions.js'>alert(1)</script>", "inline script"),
     ("<h1>Title<img src=x onerror=alert(1)></h1>", "onerror"),
     ("<p><a href='javascript:alert(1)'>x</a></p>", "'javascript'"),
     ("<form action='java&#x0A;script:alert(1)'></form>", "'javascript'"),
@@ -278,6 +296,11 @@ def test_the_oracle_accepts_what_the_allow_list_permits():
 def test_the_page_oracle_objects_to_known_bad_pages(page, complaint):
     problems = check_page(page).problems
     assert any(complaint in problem for problem in problems), (page, problems)
+
+
+def test_the_page_oracle_allows_the_sites_own_scripts_by_src():
+    assert check_page("<script src='/static/js/reactions.js?v=1a2b' defer></script>").problems \
+        == []
 
 
 def test_the_page_oracle_reads_titles_and_topic_links():

@@ -60,7 +60,7 @@ from forum.models import (
 )
 from forum.safety import CRISIS
 from forum.services import admin as admin_service
-from forum.services import follows, mail_settings, moderation, posting
+from forum.services import follows, mail_settings, moderation, personal, posting
 from tests.conftest import BufferedClient, Factory, _config, empty_database, links_in, log_in
 from tests.test_hostile_input import Control, HtmlForm, make_scene, read_form
 
@@ -204,6 +204,8 @@ def build_site(app) -> Site:
         moderation.decide(ada, items["decided"], items["decided"].version, "reject",
                           reason="Please leave the pancakes out.")
         follows.follow_board(robin, board)
+        muted = personal.mute_phrase(robin, "thunder")  # the privacy page: Unmute, Unblock
+        personal.block(robin, sam)
         mail_settings.settings_for(robin)
         db.session.commit()
         # Paused, so the settings page offers "resume"; the digest link is issued after.
@@ -219,8 +221,10 @@ def build_site(app) -> Site:
                         "returned": returned.id},
             "board_id": {"board": board.id},
             "user_id": {"robin": robin.id, "sam": sam.id},
+            "username": {"robin": "robin", "sam": "sam"},
             "phrase_id": {"watched": watched.id,
-                          "crisis": _one(WatchedPhrase, WatchedPhrase.action == CRISIS).id},
+                          "crisis": _one(WatchedPhrase, WatchedPhrase.action == CRISIS).id,
+                          "muted": muted.id},
             "template_id": {"template": _one(ReasonTemplate).id},
             "helpline_id": {"helpline": _one(Helpline).id},
             "item_id": {name: item.id for name, item in items.items()},
@@ -487,6 +491,9 @@ def check_answer(response, what: str, sent: dict[str, list[str]],
     assert status < 500, f"{what}: {status}"
     if status in (301, 302, 303, 307, 308):
         return
+    if status == 200 and response.mimetype == "application/zip":
+        assert response.get_data()[:4] == b"PK\x03\x04", f"{what}: not a ZIP file"
+        return  # "Download my data": binary, the member's own words
     body = response.get_data(as_text=True)
     assert "Traceback" not in body and 'File "' not in body, f"{what}: a traceback"
     if response.mimetype != "text/html":

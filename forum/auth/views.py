@@ -21,7 +21,7 @@ from ..access import ANONYMOUS, MEMBER, PUBLIC, access
 from ..content import is_invisible_or_control
 from ..extensions import limiter
 from ..forms import show_service_error
-from ..services import ServiceError, accounts
+from ..services import ServiceError, accounts, leaving
 from . import throttle
 from .forms import (
     ChangePasswordForm,
@@ -136,6 +136,12 @@ def login():
             response.headers["Retry-After"] = str(wait)
             return response
         user = accounts.authenticate(form.login.data, form.password.data)
+        cancelled = False
+        if user is not None and not user.is_banned and user.deletion_due_at is not None:
+            # Logging in during the two weeks' grace cancels the deletion.
+            cancelled = leaving.cancel_deletion(user)
+            if user.erased_at is not None:  # erased while the password was being checked
+                user = None
         if user is None:
             message = "That username or email and password don't match an account."
             if wait := throttle.record_failure(identity):
@@ -150,6 +156,9 @@ def login():
             # A fresh session: nothing from before login (a planted id) carries over.
             session.clear()
             login_user(user, remember=form.remember.data)
+            if cancelled:
+                flash("Welcome back. Your account will not be deleted: logging in cancelled "
+                      "the deletion, and your account stays as it was.", "success")
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 

@@ -25,7 +25,7 @@ from ..http import parse_id
 from ..models import Board, Post, PostRevision, PostStatus, Topic
 from ..moderation.queue import my_waiting_posts
 from ..page_cache import page_cache
-from ..services import PermissionDenied, ServiceError, admin, posting
+from ..services import PermissionDenied, ServiceError, admin, posting, reactions
 from .forms import DeleteForm, EditForm, ReplyForm, TopicForm
 
 bp = Blueprint("boards", __name__)
@@ -157,7 +157,8 @@ def topic(topic_id: int):
     html = render_template("boards/topic.html", topic=topic, posts=posts, page=page,
                            page_count=page_count, reply_form=reply_form,
                            cannot_reply=cannot_reply, waiting=waiting,
-                           moderation_hours=admin.moderation_hours() if waiting else "")
+                           moderation_hours=admin.moderation_hours() if waiting else "",
+                           reactions=reactions.state_for(current_user, topic, posts))
     # Only real pages: ?page=9999 shows the last page, and must not store a copy per number.
     if cache_key is not None and page == requested_page:
         page_cache().put(cache_key, html)

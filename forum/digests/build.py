@@ -8,7 +8,10 @@ and each board's newest topics still waiting for a first reply. Each member's
 digest is then picked out in Python.
 
 Only published posts in published topics are read, so nothing pending, hidden,
-rejected or deleted can reach a digest. There are no popularity counts.
+rejected or deleted can reach a digest. There are no popularity counts. Each
+member's blocks and mutes (forum.personal_filters, loaded for the whole batch in
+one query) leave out boards they muted, topics and posts by members they
+blocked, and topics or posts that mention a word they muted.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from datetime import datetime, timedelta
 import nh3
 import sqlalchemy as sa
 
-from .. import mail
+from .. import mail, personal_filters
 from ..extensions import db
 from ..models import Board, Follow, Post, PostStatus, Topic, User
 
@@ -115,6 +118,7 @@ def build_digests(members: list[Member]) -> list[Digest]:
         elif topic_id is not None:
             (topics_of if following else left_by)[user_id].add(topic_id)
 
+    filters_of = personal_filters.for_members(ids)
     all_boards = set().union(*boards_of.values())
     all_topics = set().union(*topics_of.values())
     topics = _active_topics(all_boards, all_topics, since, until)
@@ -124,9 +128,15 @@ def build_digests(members: list[Member]) -> list[Digest]:
     digests, prepared = [], _Prepared()
     for member in members:
         uid = member.user_id
+        filters = filters_of.get(uid, personal_filters.NO_FILTERS)
+
+        def wanted(topic: _Topic, filters=filters) -> bool:
+            return filters.is_empty or not filters.hides(topic.author_id, topic.board_id,
+                                                         topic.title)
+
         candidates = [topic for topic in topics.values()
                       if (topic.board_id in boards_of[uid] or topic.topic_id in topics_of[uid])
-                      and topic.topic_id not in left_by[uid]]
+                      and topic.topic_id not in left_by[uid] and wanted(topic)]
         candidates.sort(key=lambda topic: topic.last_post_at, reverse=True)
         chosen = []
         for topic in candidates:
@@ -134,7 +144,10 @@ def build_digests(members: list[Member]) -> list[Digest]:
                 continue  # nobody has answered yet: an invitation below, not news
             news = [post for post in posts.get(topic.topic_id, ())
                     if post.author_id != uid
-                    and member.covered_from <= post.published_at < member.covered_until]
+                    and member.covered_from <= post.published_at < member.covered_until
+                    and not filters.has_blocked(post.author_id)
+                    and (not filters.muted_phrases
+                         or filters.muted_phrase_in(prepared.text(post)) is None)]
             if not news:
                 continue
             chosen.append(topic.for_digest(news[:POSTS_PER_TOPIC], member, prepared))
@@ -144,7 +157,7 @@ def build_digests(members: list[Member]) -> list[Digest]:
         invitations = [topic.for_digest([], member, prepared) for topic in unanswered
                        if topic.board_id in boards_of[uid] and topic.author_id != uid
                        and topic.topic_id not in shown and topic.topic_id not in left_by[uid]
-                       and topic.created_at < member.covered_until]
+                       and topic.created_at < member.covered_until and wanted(topic)]
         digests.append(Digest(member, chosen, invitations[:UNANSWERED_PER_DIGEST]))
     return digests
 
@@ -177,6 +190,7 @@ class _Prepared:
     def __init__(self) -> None:
         self._posts: dict[int, DigestPost] = {}
         self._topic_urls: dict[int, str] = {}
+        self._texts: dict[int, str] = {}
 
     def post(self, post: _Post) -> DigestPost:
         if post.post_id not in self._posts:
@@ -185,6 +199,13 @@ class _Prepared:
                 "" if post.content_warning else excerpt_of(post.body_html),
                 post.content_warning, mail.url_for_mail("boards.permalink", post_id=post.post_id))
         return self._posts[post.post_id]
+
+    def text(self, post: _Post) -> str:
+        """The post's words (content warning and body, tags dropped), for muted phrases."""
+        if post.post_id not in self._texts:
+            self._texts[post.post_id] = " ".join(
+                (post.content_warning or "", personal_filters.text_of_html(post.body_html)))
+        return self._texts[post.post_id]
 
     def topic_url(self, topic_id: int) -> str:
         if topic_id not in self._topic_urls:

@@ -157,7 +157,8 @@ def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool,
     members, users = [], {}
     for settings, user in batch:
         outcomes[user.id], users[user.id] = _Outcome(settings), user
-        mailable = bool(user.email) and user.is_verified and not user.is_banned
+        mailable = bool(user.email) and user.is_verified and not user.is_banned \
+            and user.deletion_due_at is None  # asked to leave: see mail_settings.mail_wanted
         paused = settings.paused_until is not None and settings.paused_until > now
         if (not mailable or paused or settings.digest == DigestFrequency.NONE
                 or (user.id, periods[user.id]) in had):

@@ -32,6 +32,7 @@ USERNAME_MIN, USERNAME_MAX = 3, 30
 PASSWORD_MIN, PASSWORD_MAX = 10, 200
 EMAIL_MAX = 254
 USERNAME_PUNCTUATION = set("._-")
+RESERVED_USERNAME_PREFIX = "former-member"
 
 VERIFY, RESET = "verify", "reset"
 
@@ -62,6 +63,9 @@ def username_problem(raw: str) -> str | None:
             return "Use letters, numbers, dots, dashes or underscores (no spaces)."
     if name[0] in USERNAME_PUNCTUATION:
         return "Start your username with a letter or number."
+    if username_key(name).startswith(RESERVED_USERNAME_PREFIX):
+        # Erased accounts are renamed so (forum.services.leaving): nobody may pose as one.
+        return "Usernames can't start with “former-member”. Please choose another."
     return None
 
 
@@ -226,7 +230,7 @@ def authenticate(login: str, password: str) -> User | None:
     """The user whose username or email and password match, else None."""
     login = login.strip()
     user = find_by_email(login) if "@" in login else find_by_username(login)
-    if user is None:
+    if user is None or user.erased_at is not None:  # an erased account is no account
         # Pay for a hash check anyway: timing must not tell an unknown account from a known one.
         try:
             password_hasher.verify(_dummy_hash(), password)

@@ -47,12 +47,12 @@ def settings_for(user: User) -> MailSettings:
 def wants_mail(user: User, kind: str, now: datetime | None = None) -> bool:
     """Would this member like this kind of mail now? (Account mail is not asked here.)"""
     return mail_wanted(kind, address=user.email, verified=user.is_verified,
-                       banned=user.is_banned, settings=db.session.get(MailSettings, user.id),
-                       now=now or utcnow())
+                       banned=user.is_banned, leaving=user.deletion_due_at is not None,
+                       settings=db.session.get(MailSettings, user.id), now=now or utcnow())
 
 
 def mail_wanted(kind: str, *, address: str | None, verified: bool, banned: bool, settings,
-                now: datetime) -> bool:
+                now: datetime, leaving: bool = False) -> bool:
     """The rule of wants_mail, on plain values (the outbox asks again when it sends).
 
     `settings` is anything with MailSettings' attributes, or None for the defaults.
@@ -62,6 +62,10 @@ def mail_wanted(kind: str, *, address: str | None, verified: bool, banned: bool,
     # A banned member still hears why their account was closed (they cannot log in to
     # read the notice), and nothing else.
     if banned and kind != MailKind.MODERATION:
+        return False
+    # A member waiting for their account's deletion asked to leave: no digests, no
+    # notices (logging in cancels the deletion, and the mail comes back with it).
+    if leaving:
         return False
     if settings is None:
         return kind != MailKind.DIGEST

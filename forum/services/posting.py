@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 
-from .. import permissions
+from .. import permissions, personal_filters
 from ..content import clean_body, clean_single_line, render_post
 from ..extensions import db
 from ..models import (
@@ -236,7 +236,9 @@ def post_became_visible(post: Post) -> None:
 
     Nobody is told twice about one post (a post edited back into the queue and approved
     again went out before). The words name only the replier and the topic's title:
-    nothing of the reply itself, which may carry a content warning.
+    nothing of the reply itself, which may carry a content warning. Nobody is told of a
+    post they would rather not see: by a member they blocked, in a board they muted, or
+    mentioning a word they muted (forum.personal_filters).
     """
     topic, replier = post.topic, post.author
     if replier is None or post.status != PostStatus.PUBLISHED or is_first_post(post) \
@@ -245,6 +247,13 @@ def post_became_visible(post: Post) -> None:
     link = _permalink(post.id)
     told = {replier.id}
     quoted = db.session.get(Post, post.quote_of_id) if post.quote_of_id else None
+    readers = {quoted.author_id if quoted is not None else None, topic.author_id} - {None}
+    for reader_id, filters in personal_filters.for_members(readers).items():
+        # A topic's own title never silences replies to its author.
+        title = topic.title if reader_id != topic.author_id else None
+        if filters.hides(replier.id, topic.board_id, title, post.content_warning,
+                         personal_filters.text_of_html(post.body_html)):
+            told.add(reader_id)  # they would rather not hear of it: no notice, no mail
     if quoted is not None and quoted.status == PostStatus.PUBLISHED \
             and quoted.author is not None and quoted.author_id not in told:
         _notify_once(quoted.author, "quote", f"{replier.username} quoted you in “{topic.title}”",
