@@ -578,6 +578,11 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
                                 (ReviewEvent.__table__, event_rows)):
                 for start in range(0, len(rows), BATCH):
                     conn.execute(table.insert(), rows[start:start + BATCH])
+            # What forum.services.queue_counts keeps as items change (and migration 0008 fills).
+            conn.execute(sa.text(
+                "INSERT INTO review_queue_counts (board_key, kind, waiting) "
+                "SELECT coalesce(board_id, 0), kind, count(*) FROM review_items "
+                "WHERE status = 'pending' GROUP BY coalesce(board_id, 0), kind"))
             for board_id in board_ids:
                 listed = [topic for topic in topic_rows
                           if topic["board_id"] == board_id and topic["status"] == "published"]
@@ -667,6 +672,11 @@ def _check(engine, p: Params) -> None:
             + CASE WHEN report_count > 1 THEN
                 CASE WHEN 2 * (report_count - 1) > 9 THEN 9 ELSE 2 * (report_count - 1) END
               ELSE 0 END""",
+        "waiting counts": """SELECT count(*) FROM review_queue_counts c FULL JOIN
+            (SELECT coalesce(board_id, 0) AS board_key, kind, count(*) AS n FROM review_items
+             WHERE status = 'pending' GROUP BY coalesce(board_id, 0), kind) a
+            ON a.board_key = c.board_key AND a.kind = c.kind
+            WHERE coalesce(c.waiting, 0) != coalesce(a.n, 0)""",
         "report_count": """SELECT count(*) FROM review_items i WHERE i.kind = 'reported_post'
             AND i.report_count != (SELECT count(*) FROM review_reasons r
                                    WHERE r.item_id = i.id AND r.reporter_id IS NOT NULL)""",

@@ -355,6 +355,25 @@ sa.Index("ix_review_queue_kind", ReviewItem.status, ReviewItem.kind, ReviewItem.
          ReviewItem.opened_at, ReviewItem.id)
 sa.Index("ix_review_items_decided_at", ReviewItem.decided_at)
 sa.Index("ix_review_items_opened_at", ReviewItem.opened_at)
+# The oldest waiting item of a board: one index probe per board (moderation.queue).
+sa.Index("ix_review_items_waiting_since", ReviewItem.status, ReviewItem.board_id,
+         ReviewItem.opened_at)
+
+
+class ReviewQueueCount(db.Model):
+    """How many items wait, per board and kind: the queue's numbers without counting.
+
+    Kept by forum.services.queue_counts in the same transaction (the same flush) as
+    every change to an item's status, kind or board, so it always equals a COUNT(*)
+    of the pending items; `forum check` compares the two and repairs. board_key is
+    the board's id, or 0 for items with no board (accounts to review).
+    """
+
+    __tablename__ = "review_queue_counts"
+
+    board_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    waiting: Mapped[int] = mapped_column(default=0)
 
 
 class ReviewReason(db.Model):

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -294,6 +304,24 @@ def duration(seconds) -> str:
             count = round(seconds / size, 1) if seconds < 10 * size else seconds // size
             return f"{count:g} {unit}{'s' if count != 1 else ''}"
     return f"{seconds} seconds"
+
+
+@bp.app_template_global()
+def waiting_chart(series: list[tuple[str, int]]):
+    """The queue's 30-day chart (moderation/_chart.html), drawn once per series.
+
+    The series is kept for REVIEW_HISTORY_SECONDS (queue._recent_history), and the
+    chart's 30 bars and table were a large part of rendering the queue page.
+    """
+    drawn = current_app.extensions.setdefault("review_chart", {})
+    key = tuple(series)
+    markup = drawn.get(key)
+    if markup is None:
+        if len(drawn) >= 64:
+            drawn.clear()
+        markup = drawn[key] = get_template_attribute("moderation/_chart.html",
+                                                     "waiting_chart")(series)
+    return markup
 
 
 @bp.app_template_global()

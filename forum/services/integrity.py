@@ -33,9 +33,10 @@ from ..models import (
     PostStatus,
     ReviewItem,
     ReviewKind,
+    ReviewQueueCount,
     Topic,
 )
-from . import mail_settings, transaction
+from . import mail_settings, queue_counts, transaction
 
 #: A topic is listed (and counted on its board) while its first post is published; one
 #: whose first post was deleted after it went out stays listed (posting._topic_status).
@@ -297,6 +298,33 @@ def _fix_misfiled_items() -> None:
                        .execution_options(synchronize_session=False))
 
 
+# --- the queue's waiting counts ----------------------------------------------------------------
+
+def _queue_count_differences() -> list[tuple[tuple[int, str], int, int]]:
+    stored = queue_counts.stored_counts(db.session)
+    actual = queue_counts.actual_counts(db.session)
+    return [(key, stored.get(key, 0), actual.get(key, 0)) for key in sorted(stored | actual)
+            if stored.get(key, 0) != actual.get(key, 0)]
+
+
+def _find_queue_counts() -> list[Problem]:
+    problems = []
+    for (board, kind), stored, actual in _queue_count_differences():
+        where = f"board {board}" if board != queue_counts.NO_BOARD else "no board"
+        problems.append(Problem(
+            f"review queue, {where}: {kind.replace('_', ' ')} items waiting counted as "
+            f"{stored}, but {actual} wait", True))
+    return problems
+
+
+def _fix_queue_counts() -> None:
+    for (board, kind), _, actual in _queue_count_differences():
+        db.session.execute(sa.delete(ReviewQueueCount).where(
+            ReviewQueueCount.board_key == board, ReviewQueueCount.kind == kind))
+        db.session.execute(sa.insert(ReviewQueueCount).values(board_key=board, kind=kind,
+                                                              waiting=actual))
+
+
 # --- mail settings -----------------------------------------------------------------------------
 
 def _unscheduled_digests():
@@ -384,6 +412,7 @@ _CHECKS = (
     _Check(_find_board_counts, _fix_board_counts),
     _Check(_find_topic_times, _fix_topic_times),
     _Check(_find_board_times, _fix_board_times),
+    _Check(_find_queue_counts, _fix_queue_counts),
     _Check(_find_unscheduled_digests, _fix_unscheduled_digests),
 )
 

@@ -40,7 +40,7 @@ from ..models import (
     new_session_token,
     utcnow,
 )
-from . import PermissionDenied, ServiceError, audit, notices, posting, transaction
+from . import PermissionDenied, ServiceError, audit, notices, posting, queue_counts, transaction
 
 #: A member with this many rejected posts gets an "account to review" item.
 REJECTIONS_FOR_ACCOUNT_REVIEW = 3
@@ -638,9 +638,17 @@ def _move_topic(moderator: User, topic: Topic, board_id: int | None) -> str:
     if not permissions.moderates(moderator, target.id):
         raise PermissionDenied("You can only move topics to boards you moderate.")
     posting.move_topic(topic, target)
+    in_topic = ReviewItem.post_id.in_(sa.select(Post.id).where(Post.topic_id == topic.id))
+    moving: dict = {}
+    for old_board, kind, waiting in db.session.execute(
+            sa.select(ReviewItem.board_id, ReviewItem.kind, sa.func.count())
+            .where(in_topic, ReviewItem.status == ReviewStatus.PENDING)
+            .group_by(ReviewItem.board_id, ReviewItem.kind)):
+        moving[(old_board, kind)] = moving.get((old_board, kind), 0) - waiting
+        moving[(target.id, kind)] = moving.get((target.id, kind), 0) + waiting
+    queue_counts.adjust(db.session, moving)  # the bulk UPDATE below bypasses the flush hook
     db.session.execute(
-        sa.update(ReviewItem).where(ReviewItem.post_id.in_(
-            sa.select(Post.id).where(Post.topic_id == topic.id)))
+        sa.update(ReviewItem).where(in_topic)
         .values(board_id=target.id).execution_options(synchronize_session=False))
     return f"Topic moved to {target.name}."
 
