@@ -9,6 +9,7 @@ and every post the server acknowledged is stored exactly once.
 from __future__ import annotations
 
 import html
+import http.client
 import http.cookiejar
 import os
 import re
@@ -150,7 +151,9 @@ def test_killing_a_worker_mid_burst_leaves_every_post_whole(app, make, tmp_path)
                 path = "/b/grief/new" if new_topic else f"/t/{topic.id}/reply"
                 try:
                     fields = browser.form(path)  # each post from a freshly shown form
-                except (OSError, AssertionError):  # the worker died showing it
+                # The worker died showing it: before the answer (OSError), or halfway
+                # through its body (IncompleteRead, an HTTPException).
+                except (OSError, http.client.HTTPException, AssertionError):
                     answers.append(("form", marker, None))
                     continue
                 fields.update(body=f"Still here. {marker}", content_warning="")
@@ -158,7 +161,7 @@ def test_killing_a_worker_mid_burst_leaves_every_post_whole(app, make, tmp_path)
                     fields["title"] = f"Burst {number} {sent}"
                 try:
                     status, _ = browser.open(path, fields)
-                except OSError:  # the worker died holding this request
+                except (OSError, http.client.HTTPException):  # the worker died holding it
                     status = None
                 answers.append(("topic" if new_topic else "reply", marker, status))
 

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from .. import permissions, queries
 from ..access import MEMBER, PUBLIC, access
-from ..auth.views import safe_next
+from ..auth.views import back_to
 from ..digests import schedule
 from ..extensions import csrf, db, limiter
 from ..forms import show_service_error
@@ -73,11 +73,6 @@ def _wants_to_follow() -> bool:
     return action == "follow"
 
 
-def _back_to(default: str) -> str:
-    target = request.form.get("next")
-    return safe_next(target) if target else default
-
-
 def _digest_hint() -> str:
     settings = db.session.get(MailSettings, current_user.id)
     if settings is None or settings.digest == DigestFrequency.NONE:
@@ -100,7 +95,7 @@ def follow_board(slug: str):
         else:
             follows.unfollow_board(current_user, board)
             flash(f"You no longer follow {board.name}.", "success")
-    return redirect(_back_to(url_for("boards.board", slug=board.slug)))
+    return redirect(back_to(url_for("boards.board", slug=board.slug)))
 
 
 @bp.route("/t/<int:topic_id>/follow", methods=["POST"])
@@ -122,7 +117,7 @@ def follow_topic(topic_id: int):
                       "follow it again; you can follow it from its page.", "success")
         except PermissionDenied:
             abort(404)
-    return redirect(_back_to(url_for("boards.topic", topic_id=topic.id)))
+    return redirect(back_to(url_for("boards.topic", topic_id=topic.id)))
 
 
 # --- settings ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 
 from .. import permissions, queries
 from ..access import MEMBER, PUBLIC, access
-from ..auth.views import safe_next
+from ..auth.views import back_to
 from ..extensions import db
 from ..forms import show_service_error
 from ..http import parse_id
@@ -77,11 +77,6 @@ def blocked_by_count(member_id: int) -> int:
     return personal.blocked_by_count(member_id) if permissions.is_staff(current_user) else 0
 
 
-def _back(default: str) -> str:
-    target = request.form.get("next")
-    return safe_next(target) if target else default
-
-
 # --- the public profile --------------------------------------------------------------------
 
 @bp.route("/u/<username>")
@@ -119,7 +114,7 @@ def block(username: str):
         else:
             flash(f"You blocked {member.username}. Their posts show collapsed for you, and "
                   "their replies and quotes send you no notices. They are not told.", "success")
-    return redirect(_back(url_for("members.profile", username=member.username)))
+    return redirect(back_to(url_for("members.profile", username=member.username)))
 
 
 @bp.route("/u/<username>/unblock", methods=["POST"])
@@ -132,7 +127,7 @@ def unblock(username: str):
     if ButtonForm().validate_on_submit():
         personal.unblock(current_user, member.id)
         flash(f"You unblocked {member.username}.", "success")
-    return redirect(_back(url_for("members.privacy")))
+    return redirect(back_to(url_for("members.privacy")))
 
 
 # --- privacy settings ----------------------------------------------------------------------
@@ -211,5 +206,5 @@ def mute_board(slug: str):
                 flash(f"{board.name} is no longer muted.", "success")
         except PermissionDenied:
             abort(404)
-    return redirect(_back(url_for("boards.board", slug=board.slug)))
+    return redirect(back_to(url_for("boards.board", slug=board.slug)))
 
