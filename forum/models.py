@@ -208,6 +208,8 @@ class Post(db.Model):
     __table_args__ = (
         sa.Index("ix_posts_topic_thread", "topic_id", "id"),
         sa.Index("ix_posts_author_status", "author_id", "status"),
+        # A topic's newest published posts, ranked without reading the posts (digests).
+        sa.Index("ix_posts_topic_published", "topic_id", "status", "published_at", "id"),
         # One post per form sent: a double click or a browser retry finds the first.
         sa.UniqueConstraint("author_id", "submission_key",
                             name="uq_posts_author_id_submission_key"),
@@ -588,6 +590,11 @@ class OutboxMessage(db.Model):
     has not accepted (a connection error, a 4xx answer) stays here for the next run;
     sent_at is set as soon as the server accepts it; a permanent refusal (5xx) sets
     failed_at. Nothing is sent twice or lost.
+
+    The message itself is in its OutboxBody, not in this row: senders update this row
+    twice per message (the claim, then sent_at or a refusal), and SQLite rewrites all
+    of a row's overflow pages on every update, so a 36 KB digest kept here was written
+    three times. Deleting the row deletes its body (the foreign key's ON DELETE CASCADE).
     """
 
     __tablename__ = "outbox"
@@ -597,7 +604,6 @@ class OutboxMessage(db.Model):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(16))
     recipient: Mapped[str] = mapped_column(sa.String(254))
-    message: Mapped[bytes] = mapped_column(sa.LargeBinary)  # the whole RFC 5322 message
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     # Set by the sender that took the message; one whose sender died is taken again later.
@@ -605,6 +611,21 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Added with the row (one session.add). The database's cascade deletes it with the
+    # row (bulk deletes in prune and erasure go round the ORM), so the ORM is told to
+    # leave that to it rather than load 36 KB only to delete it.
+    body: Mapped[OutboxBody] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class OutboxBody(db.Model):
+    """An outbox message's bytes, written once when it is queued and never updated."""
+
+    __tablename__ = "outbox_bodies"
+
+    outbox_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    message: Mapped[bytes] = mapped_column(sa.LargeBinary)  # the whole RFC 5322 message, CRLF
 
 
 # --- members in control: blocks, mutes, reactions -----------------------------------------

@@ -3,6 +3,12 @@
 `queue()` adds a row inside the caller's transaction, so a change that rolls back
 takes its mail with it. `send_waiting()` sends what waits over one SMTP session.
 
+The message's bytes are kept apart from its row, in outbox_bodies: written once when
+queued, read when claimed, deleted with the row (ON DELETE CASCADE). The row holds
+only what senders update and ask about, so the two updates each message gets (the
+claim, then sent_at) rewrite a few dozen bytes, not the whole message (SQLite
+rewrites all of a row's overflow pages on every update).
+
 Each row is claimed before it is sent, by a conditional UPDATE that only one
 sender can win (on SQLite writers take turns; on PostgreSQL the loser's UPDATE
 waits for the winner's commit, then finds the row no longer matches), so several
@@ -37,7 +43,7 @@ from flask import current_app
 
 from . import mail
 from .extensions import db
-from .models import MailSettings, OutboxMessage, User, UTCDateTime, utcnow
+from .models import MailSettings, OutboxBody, OutboxMessage, User, UTCDateTime, utcnow
 from .services import mail_settings
 
 CLAIM_EXPIRES = timedelta(minutes=10)
@@ -58,13 +64,29 @@ class SendReport:
     dropped: int = 0  # no longer wanted when their turn came (stopped, paused, new address)
 
 
-def queue(message: EmailMessage, *, user_id: int | None, kind: str) -> OutboxMessage:
-    """Add the message to the outbox in the caller's transaction (no commit)."""
+@dataclass(frozen=True)
+class Letter:
+    """A message ready for the outbox: its one recipient and its bytes."""
+
+    recipient: str
+    message: bytes
+
+
+def prepare(message: EmailMessage) -> Letter:
+    """The message as the outbox keeps it. A digest run prepares a batch's messages
+    before its transaction takes SQLite's write lock, which the senders need too."""
     recipients = message["To"].addresses
     if len(recipients) != 1:
         raise ValueError("an outbox message goes to exactly one address")
-    row = OutboxMessage(user_id=user_id, kind=str(kind), recipient=recipients[0].addr_spec,
-                        message=mail.as_bytes(message), attempts=0)
+    return Letter(recipients[0].addr_spec, mail.as_bytes(message))
+
+
+def queue(message: EmailMessage | Letter, *, user_id: int | None,
+          kind: str) -> OutboxMessage:
+    """Add the message to the outbox in the caller's transaction (no commit)."""
+    letter = message if isinstance(message, Letter) else prepare(message)
+    row = OutboxMessage(user_id=user_id, kind=str(kind), recipient=letter.recipient,
+                        attempts=0, body=OutboxBody(message=letter.message))
     db.session.add(row)
     return row
 
@@ -89,7 +111,9 @@ def send_these(ids: Iterable[int], *, now: datetime | None = None) -> SendReport
 
 
 def prune(now: datetime | None = None) -> int:
-    """Delete mail sent more than KEEP_SENT ago and mail failed more than KEEP_FAILED ago."""
+    """Delete mail sent more than KEEP_SENT ago and mail failed more than KEEP_FAILED ago.
+
+    The messages' bodies go with their rows (the foreign key's ON DELETE CASCADE)."""
     now = now or utcnow()
     with db.engine.begin() as database:
         return database.execute(sa.delete(_outbox).where(sa.or_(
@@ -101,9 +125,9 @@ class _StopBatch(Exception):
     """The server cannot take more just now: everything left waits for the next run."""
 
 
-# Core statements on the table, built once: a digest run sends thousands of messages,
+# Core statements on the tables, built once: a digest run sends thousands of messages,
 # three statements each, and building ORM statements cost more than running them.
-_outbox = OutboxMessage.__table__
+_outbox, _bodies = OutboxMessage.__table__, OutboxBody.__table__
 _NOT_DONE = sa.and_(_outbox.c.sent_at.is_(None), _outbox.c.failed_at.is_(None))
 _WAITING = sa.and_(_NOT_DONE, sa.or_(_outbox.c.claimed_at.is_(None),
                                      _outbox.c.claimed_at < sa.bindparam("stale_before")))
@@ -111,7 +135,9 @@ _CLAIM = (sa.update(_outbox)
           .where(_outbox.c.id.in_(sa.bindparam("outbox_ids", expanding=True)), _WAITING)
           .values(claimed_at=sa.bindparam("now", type_=UTCDateTime()))
           .returning(_outbox.c.id, _outbox.c.user_id, _outbox.c.kind, _outbox.c.recipient,
-                     _outbox.c.message, _outbox.c.created_at))
+                     _outbox.c.created_at))
+_BODIES = sa.select(_bodies.c.outbox_id, _bodies.c.message).where(
+    _bodies.c.outbox_id.in_(sa.bindparam("outbox_ids", expanding=True)))
 
 
 def _send(only_ids: list[int] | None, limit: int | None, now: datetime | None,
@@ -238,16 +264,24 @@ class _Claimed:
     user_id: int | None
     kind: str
     recipient: str
-    message: bytes
     created_at: datetime
+    message: bytes
 
 
 def _claim(database: sa.Connection, outbox_ids: list[int], now: datetime) -> list[_Claimed]:
-    """The rows of these that this sender won (the UPDATE matched), oldest first."""
+    """The rows of these that this sender won (the UPDATE matched), oldest first, each
+    with its message: read after the claim is committed, in one query for them all."""
     won = database.execute(_CLAIM, {"outbox_ids": outbox_ids, "now": now,
                                     "stale_before": now - CLAIM_EXPIRES}).all()
     database.commit()
-    return sorted((_Claimed(*row) for row in won), key=lambda row: row.id)
+    if not won:
+        return []
+    messages = dict(database.execute(_BODIES, {"outbox_ids": [row.id for row in won]}).all())
+    database.commit()
+    # A row whose body is gone was deleted since the claim (its member's account was
+    # erased): there is nothing left to send, nor to record.
+    return [_Claimed(*row, message=messages[row.id])
+            for row in sorted(won, key=lambda row: row.id) if row.id in messages]
 
 
 _users, _settings = User.__table__, MailSettings.__table__
@@ -284,6 +318,17 @@ def _still_wanted(database: sa.Connection, rows: list[_Claimed],
             _record(database, row, failed_at=now, claimed_at=None,
                     last_error="not sent: the member no longer wants this mail, or moved")
     return wanted
+
+
+# The one write every message makes, built once like the statements above.
+_MARK_SENT = (sa.update(_outbox).where(_outbox.c.id == sa.bindparam("row_id"))
+              .values(sent_at=sa.bindparam("at", type_=UTCDateTime()),
+                      attempts=_outbox.c.attempts + 1))
+
+
+def _record_sent(database: sa.Connection, row: _Claimed, at: datetime) -> None:
+    database.execute(_MARK_SENT, {"row_id": row.id, "at": at})
+    database.commit()
 
 
 def _record(database: sa.Connection, row: _Claimed, *, count_attempt: bool = True,
@@ -336,7 +381,7 @@ def _send_one(database: sa.Connection, connection: mail.Connection, row: _Claime
     except BaseException as error:
         _put_back(database, row, error)
         raise
-    _record(database, row, sent_at=clock())
+    _record_sent(database, row, clock())
     return True
 
 

@@ -383,11 +383,11 @@ def test_a_crash_halfway_leaves_the_rest_for_the_next_run(make, app, monkeypatch
     make.reply(writer, topic, "And welcome")
     real_build, batches = build.build_digests, []
 
-    def crash_on_the_second_batch(members):
+    def crash_on_the_second_batch(members, cache=None):
         batches.append(members)
         if len(batches) == 2:
             raise RuntimeError("the process died here")
-        return real_build(members)
+        return real_build(members, cache)
 
     monkeypatch.setattr(run, "build_digests", crash_on_the_second_batch)
     with pytest.raises(RuntimeError):

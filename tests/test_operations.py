@@ -185,3 +185,48 @@ def test_upgrading_from_part_one_keeps_moderators_and_regular_members_as_they_we
         # Rebuilding tables on SQLite must not have run their ON DELETE rules.
         assert db.session.scalar(sa.select(Post.author_id)) == 2
         db.engine.dispose()
+
+
+def test_mail_waiting_across_the_outbox_bodies_migration_keeps_its_bytes(tmp_path):
+    """0009 moves each message out of its outbox row; up and down again, every message
+    waiting (and every row's state) is as it was queued, byte for byte."""
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}"})
+    messages = {  # CRLF line ends as sent; one digest-sized (SQLite's overflow pages);
+        # one with bytes that are not UTF-8 (an 8-bit body is sent as it is)
+        1: b"To: a@example.org\r\nSubject: Reset\r\n\r\nA link.\r\n",
+        2: b"To: b@example.org\r\nSubject: Digest\r\n\r\n" + b"News line.\r\n" * 3500,
+        3: b"To: c@example.org\r\nSubject: 8bit\r\n\r\n\xff\xfe\x00\xe9t\xe9\r\n",
+    }
+    rows = "SELECT id, recipient, attempts, claimed_at, sent_at FROM outbox ORDER BY id"
+    with app.app_context():
+        upgrade(revision="0008")
+        for outbox_id, message in messages.items():
+            db.session.execute(sa.text(
+                "INSERT INTO outbox (id, user_id, kind, recipient, message, created_at, attempts,"
+                " claimed_at, sent_at) VALUES (:id, NULL, 'digest', :to, :message, :now, :tries,"
+                " :claimed, NULL)"),
+                {"id": outbox_id, "to": f"m{outbox_id}@example.org", "message": message,
+                 "now": "2026-01-01 00:00:00", "tries": outbox_id - 1,
+                 "claimed": "2026-01-01 00:05:00" if outbox_id == 2 else None})
+        db.session.commit()
+        before = db.session.execute(sa.text(rows)).all()
+        db.session.remove()
+
+        upgrade(revision="0009")
+        assert "message" not in {column["name"] for column in sa.inspect(db.engine)
+                                 .get_columns("outbox")}
+        assert dict(db.session.execute(sa.text(
+            "SELECT outbox_id, message FROM outbox_bodies")).all()) == messages
+        assert db.session.execute(sa.text(rows)).all() == before
+        db.session.remove()
+
+        downgrade(revision="0008")
+        assert "outbox_bodies" not in sa.inspect(db.engine).get_table_names()
+        assert dict(db.session.execute(sa.text("SELECT id, message FROM outbox")).all()) == \
+            messages
+        assert db.session.execute(sa.text(rows)).all() == before
+        db.session.remove()
+        db.engine.dispose()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from forum import mail, outbox
 from forum.extensions import db
-from forum.models import MailKind, Notice, OutboxMessage, User, utcnow
+from forum.models import MailKind, Notice, OutboxBody, OutboxMessage, User, utcnow
 from forum.services import mail_settings, notices, transaction
 from tests.moderation_helpers import act, item_for, new_client
 from tests.smtp_server import SmtpServer, running_smtp_server, smtp_settings
@@ -375,6 +375,9 @@ def test_old_sent_and_failed_mail_is_deleted_and_waiting_mail_kept(app, sending_
         assert outbox.prune(utcnow() + timedelta(days=8)) == 2  # the two sent
         assert len(rows(app)) == 2
         assert outbox.prune(utcnow() + timedelta(days=31)) == 1  # the failed one
+        # The messages' bytes went with their rows; the waiting one's are still there.
+        assert db.session.scalars(sa.select(OutboxBody.outbox_id)).all() == \
+            [row.id for row in rows(app)]
     [left] = rows(app)
     assert left.sent_at is None and left.failed_at is None
 

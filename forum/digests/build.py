@@ -16,6 +16,7 @@ blocked, and topics or posts that mention a word they muted.
 
 from __future__ import annotations
 
+import heapq
 import html
 import re
 from collections import defaultdict
@@ -100,7 +101,46 @@ def excerpt_of(body_html: str, limit: int = EXCERPT_CHARS) -> str:
     return cut + "…"
 
 
-def build_digests(members: list[Member]) -> list[Digest]:
+class RunCache:
+    """What stays true for a whole run, however many batches it has: the links to
+    topics and posts (they depend on the id alone) and each post's excerpt, keyed by
+    the post's HTML itself, so an edit made mid-run is cut again. Most members of a
+    board see the same posts, batch after batch; cutting an excerpt (an HTML parse)
+    was a tenth of a batch's time.
+
+    What may change mid-run (which posts are published, titles, usernames, content
+    warnings) is read again by every batch, never kept here.
+    """
+
+    KEEP = 20_000  # entries of each kind; past that the cache starts again (memory flat)
+
+    def __init__(self) -> None:
+        self._excerpts: dict[str, str] = {}
+        self._topic_urls: dict[int, str] = {}
+        self._post_urls: dict[int, str] = {}
+
+    def excerpt(self, body_html: str) -> str:
+        return self._remember(self._excerpts, body_html, excerpt_of)
+
+    def topic_url(self, topic_id: int) -> str:
+        return self._remember(self._topic_urls, topic_id,
+                              lambda key: mail.url_for_mail("boards.topic", topic_id=key))
+
+    def post_url(self, post_id: int) -> str:
+        return self._remember(self._post_urls, post_id,
+                              lambda key: mail.url_for_mail("boards.permalink", post_id=key))
+
+    def _remember(self, store: dict, key, work):
+        found = store.get(key)
+        if found is None:
+            if len(store) >= self.KEEP:
+                store.clear()
+            found = store[key] = work(key)
+        return found
+
+
+def build_digests(members: list[Member], cache: RunCache | None = None) -> list[Digest]:
+    """Each member's digest; `cache` carries what one batch works out to the next."""
     if not members:
         return []
     ids = [member.user_id for member in members]
@@ -125,7 +165,13 @@ def build_digests(members: list[Member]) -> list[Digest]:
     posts = _newest_posts(list(topics), since, until)
     unanswered = _unanswered_topics(all_boards, until)
 
-    digests, prepared = [], _Prepared()
+    # Each board's topics, most recently active first: a member's candidates are merged
+    # from their boards' lists and taken only until the digest is full.
+    by_board: dict[int, list[_Topic]] = defaultdict(list)
+    for topic in sorted(topics.values(), key=_last_post_at, reverse=True):
+        by_board[topic.board_id].append(topic)
+
+    digests, prepared = [], _Prepared(cache or RunCache())
     for member in members:
         uid = member.user_id
         filters = filters_of.get(uid, personal_filters.NO_FILTERS)
@@ -134,12 +180,17 @@ def build_digests(members: list[Member]) -> list[Digest]:
             return filters.is_empty or not filters.hides(topic.author_id, topic.board_id,
                                                          topic.title)
 
-        candidates = [topic for topic in topics.values()
-                      if (topic.board_id in boards_of[uid] or topic.topic_id in topics_of[uid])
-                      and topic.topic_id not in left_by[uid] and wanted(topic)]
-        candidates.sort(key=lambda topic: topic.last_post_at, reverse=True)
+        boards = boards_of[uid]
+        followed_elsewhere = sorted(
+            (topics[topic_id] for topic_id in topics_of[uid]
+             if topic_id in topics and topics[topic_id].board_id not in boards),
+            key=_last_post_at, reverse=True)
+        candidates = heapq.merge(*(by_board[board_id] for board_id in boards),
+                                 followed_elsewhere, key=_last_post_at, reverse=True)
         chosen = []
         for topic in candidates:
+            if topic.topic_id in left_by[uid] or not wanted(topic):
+                continue
             if topic.post_count == 1:
                 continue  # nobody has answered yet: an invitation below, not news
             news = [post for post in posts.get(topic.topic_id, ())
@@ -160,6 +211,10 @@ def build_digests(members: list[Member]) -> list[Digest]:
                        and topic.created_at < member.covered_until and wanted(topic)]
         digests.append(Digest(member, chosen, invitations[:UNANSWERED_PER_DIGEST]))
     return digests
+
+
+def _last_post_at(topic: _Topic) -> datetime:
+    return topic.last_post_at
 
 
 # --- the batch's queries -----------------------------------------------------------------
@@ -184,20 +239,20 @@ class _Topic:
 
 
 class _Prepared:
-    """What a batch works out once, however many members see it: a post's excerpt
-    (cut from its HTML) and the links to posts and topics."""
+    """What a batch works out once, however many members see it: each post as a digest
+    shows it, and its words for muted phrases."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: RunCache) -> None:
+        self._cache = cache
         self._posts: dict[int, DigestPost] = {}
-        self._topic_urls: dict[int, str] = {}
         self._texts: dict[int, str] = {}
 
     def post(self, post: _Post) -> DigestPost:
         if post.post_id not in self._posts:
             self._posts[post.post_id] = DigestPost(
                 post.post_id, post.author, post.published_at,
-                "" if post.content_warning else excerpt_of(post.body_html),
-                post.content_warning, mail.url_for_mail("boards.permalink", post_id=post.post_id))
+                "" if post.content_warning else self._cache.excerpt(post.body_html),
+                post.content_warning, self._cache.post_url(post.post_id))
         return self._posts[post.post_id]
 
     def text(self, post: _Post) -> str:
@@ -208,9 +263,7 @@ class _Prepared:
         return self._texts[post.post_id]
 
     def topic_url(self, topic_id: int) -> str:
-        if topic_id not in self._topic_urls:
-            self._topic_urls[topic_id] = mail.url_for_mail("boards.topic", topic_id=topic_id)
-        return self._topic_urls[topic_id]
+        return self._cache.topic_url(topic_id)
 
 
 @dataclass(frozen=True)
@@ -261,24 +314,27 @@ def _newest_posts(topic_ids: list[int], since: datetime,
     """The newest published posts of each topic in the period, newest first.
 
     A few more than a digest shows, so that a member's own posts can be left out.
+    They are ranked from an index alone (ix_posts_topic_published); only the few
+    kept are read from the table: reading every post of a batch's topics, bodies
+    and all, to rank them was most of a batch's time.
     """
     found: dict[int, list[_Post]] = defaultdict(list)
+    author = sa.func.coalesce(User.username, FORMER_MEMBER).label("author")
     for chunk in _chunks(sorted(topic_ids), 1000):
         rank = sa.func.row_number().over(partition_by=Post.topic_id,
                                          order_by=(Post.published_at.desc(), Post.id.desc())
                                          ).label("rank")
-        author = sa.func.coalesce(User.username, FORMER_MEMBER).label("author")
-        ranked = (sa.select(Post.id, Post.topic_id, Post.author_id, author,
-                            Post.published_at, Post.body_html, Post.content_warning, rank)
-                  .outerjoin(User, User.id == Post.author_id)
+        ranked = (sa.select(Post.id, rank)
                   .where(Post.topic_id.in_(chunk), Post.status == PostStatus.PUBLISHED,
                          Post.published_at >= since, Post.published_at < until)
                   .subquery())
-        rows = db.session.execute(sa.select(*[column for column in ranked.c
-                                              if column.name != "rank"])
-                                  .where(ranked.c.rank <= 2 * POSTS_PER_TOPIC)
-                                  .order_by(ranked.c.topic_id, ranked.c.published_at.desc(),
-                                            ranked.c.id.desc()))
+        rows = db.session.execute(
+            sa.select(Post.id, Post.topic_id, Post.author_id, author, Post.published_at,
+                      Post.body_html, Post.content_warning)
+            .join(ranked, ranked.c.id == Post.id)
+            .outerjoin(User, User.id == Post.author_id)
+            .where(ranked.c.rank <= 2 * POSTS_PER_TOPIC)
+            .order_by(Post.topic_id, Post.published_at.desc(), Post.id.desc()))
         for row in rows:
             found[row.topic_id].append(_Post(*row))
     return found

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -36,9 +35,9 @@ from ..extensions import db
 from ..models import DigestDelivery, DigestFrequency, MailKind, MailSettings, User, utcnow
 from ..services import mail_settings
 from . import schedule
-from .build import Digest, DigestTopic, Member, build_digests
+from .build import Digest, DigestTopic, Member, RunCache, build_digests
 
-BATCH_SIZE = 200
+BATCH_SIZE = 500
 MAX_CLASHES = 50  # batches given up to other copies in one run before giving up
 # A period's record is what stops a second digest for it; older ones serve no purpose.
 KEEP_DELIVERIES = timedelta(days=35)
@@ -72,7 +71,7 @@ def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: 
     report = RunReport()
     after_user_id = 0  # --dry-run changes nothing, so it walks the due members in order
     clashes = 0
-    sections = _Sections()
+    sections, cache = _Sections(), RunCache()
     with outbox.Sending(current_app.config["SMTP_CONNECTIONS"], now=now) as sending:
         while limit is None or report.members < limit:
             size = batch_size if limit is None else min(batch_size, limit - report.members)
@@ -81,7 +80,7 @@ def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: 
                 if not batch:
                     db.session.rollback()
                     break
-                queued = _handle_batch(batch, now, report, dry_run, sections)
+                queued = _handle_batch(batch, now, report, dry_run, sections, cache)
                 if dry_run:
                     db.session.rollback()
                     after_user_id = batch[-1][0].user_id
@@ -139,12 +138,12 @@ class _Outcome:
 
     settings: MailSettings
     digest: Digest | None = None  # None: skipped
-    message: EmailMessage | None = None
+    letter: outbox.Letter | None = None
     failed: bool = False
 
 
 def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool,
-                  sections: _Sections) -> list[int]:
+                  sections: _Sections, cache: RunCache) -> list[int]:
     """Build the batch's digests, then record them: the outbox ids queued."""
     periods = {settings.user_id: schedule.period_key(settings.digest, settings.next_digest_at,
                                                      settings.timezone)
@@ -170,14 +169,14 @@ def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool,
         covered_from = max(settings.digest_covered_until or oldest, oldest)
         members.append(Member(user.id, user.username, covered_from, now))
 
-    for digest in build_digests(members):
+    for digest in build_digests(members, cache):
         outcome = outcomes[digest.member.user_id]
         outcome.digest = digest
         if digest.is_empty or dry_run:
             continue
         try:
-            outcome.message = _message(digest, users[digest.member.user_id], outcome.settings,
-                                       sections)
+            outcome.letter = outbox.prepare(_message(digest, users[digest.member.user_id],
+                                                     outcome.settings, sections))
         except Exception:  # one member's digest must not stop everyone else's
             current_app.logger.exception("could not build the digest of member %s",
                                          digest.member.user_id)
@@ -210,8 +209,8 @@ def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool,
             report.skipped += 1
         else:
             status = "failed" if outcome.failed else "empty" if digest.is_empty else "queued"
-            if outcome.message is not None:
-                queued.append(outbox.queue(outcome.message, user_id=user_id,
+            if outcome.letter is not None:
+                queued.append(outbox.queue(outcome.letter, user_id=user_id,
                                            kind=MailKind.DIGEST))
                 report.sent += 1
             report.failed += outcome.failed

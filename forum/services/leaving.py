@@ -278,7 +278,7 @@ def _delete_personal_rows(member: User, address: str) -> None:
         sa.delete(Notice).where(Notice.user_id == user_id),
         sa.delete(DigestDelivery).where(DigestDelivery.user_id == user_id),
         # Mail to the member, sent or waiting, including account mail queued without a
-        # member id.
+        # member id; the messages' bodies go with them (ON DELETE CASCADE).
         sa.delete(OutboxMessage).where(sa.or_(OutboxMessage.user_id == user_id,
                                               OutboxMessage.recipient == address)),
         sa.delete(BoardModerator).where(BoardModerator.user_id == user_id),

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, Serializer, URLSafeSerializer
+from itsdangerous.encoding import base64_encode
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import mail
@@ -92,8 +93,19 @@ def reschedule(settings: MailSettings, now: datetime | None = None) -> None:
 
 # --- signed links -----------------------------------------------------------------------
 
+class _LinkSerializer(URLSafeSerializer):
+    """URL-safe signed tokens, without the attempt to compress them first.
+
+    A link's payload is a few dozen bytes, which zlib never shortens, so the tokens
+    are the same as URLSafeSerializer's (and old links still load); trying cost more
+    than signing, once for every mail of a digest run."""
+
+    def dump_payload(self, obj) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return _LinkSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
 def unsubscribe_token(settings: MailSettings, kind: str) -> str:
