@@ -217,6 +217,31 @@ def test_members_who_cannot_be_mailed_get_no_digest(make, app):
     assert mail.outbox == [] or not [m for m in mail.outbox if "digest" in m["Subject"]]
 
 
+def test_a_post_edited_between_two_batches_of_a_run_shows_its_new_words(make, app):
+    """The run-wide cache keeps excerpts from batch to batch, but never past an edit."""
+    board = make.board()
+    writer, early, late = make.user("writer"), make.user("early"), make.user("late")
+    topic = make.topic(writer, board, "Evenings", "Hello everyone")
+    reply = make.reply(writer, topic, "The first version of my words")
+    for member in (early, late):
+        follow_board(app, member, board)
+    cache, now = build.RunCache(), utcnow()
+
+    def excerpts_for(member) -> list[str]:
+        with app.app_context():
+            [digest] = build.build_digests(
+                [build.Member(member.id, member.username, now - timedelta(hours=1),
+                              utcnow())], cache)
+            return [post.excerpt for topic in digest.topics for post in topic.posts]
+
+    assert "The first version of my words" in excerpts_for(early)
+    with app.app_context():
+        posting.edit_post(db.session.get(User, writer.id), db.session.get(Post, reply.id),
+                          "Rewritten after a night's sleep")
+    assert "Rewritten after a night's sleep" in excerpts_for(late)
+    assert "The first version of my words" not in excerpts_for(late)
+
+
 def test_a_batch_loads_its_content_in_a_fixed_number_of_queries(make, app):
     boards = [make.board(f"board{n}", f"Board {n}") for n in range(3)]
     writer = make.user("writer")

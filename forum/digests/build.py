@@ -104,7 +104,8 @@ def excerpt_of(body_html: str, limit: int = EXCERPT_CHARS) -> str:
 class RunCache:
     """What stays true for a whole run, however many batches it has: the links to
     topics and posts (they depend on the id alone) and each post's excerpt, keyed by
-    the post's HTML itself, so an edit made mid-run is cut again. Most members of a
+    the post and a hash of its HTML, so an edit made mid-run is cut again (the HTML
+    itself, up to 20,000 characters a post, would make a large key to keep). Most members of a
     board see the same posts, batch after batch; cutting an excerpt (an HTML parse)
     was a tenth of a batch's time.
 
@@ -115,12 +116,13 @@ class RunCache:
     KEEP = 20_000  # entries of each kind; past that the cache starts again (memory flat)
 
     def __init__(self) -> None:
-        self._excerpts: dict[str, str] = {}
+        self._excerpts: dict[tuple[int, int], str] = {}
         self._topic_urls: dict[int, str] = {}
         self._post_urls: dict[int, str] = {}
 
-    def excerpt(self, body_html: str) -> str:
-        return self._remember(self._excerpts, body_html, excerpt_of)
+    def excerpt(self, post_id: int, body_html: str) -> str:
+        return self._remember(self._excerpts, (post_id, hash(body_html)),
+                              lambda key: excerpt_of(body_html))
 
     def topic_url(self, topic_id: int) -> str:
         return self._remember(self._topic_urls, topic_id,
@@ -251,7 +253,7 @@ class _Prepared:
         if post.post_id not in self._posts:
             self._posts[post.post_id] = DigestPost(
                 post.post_id, post.author, post.published_at,
-                "" if post.content_warning else self._cache.excerpt(post.body_html),
+                "" if post.content_warning else self._cache.excerpt(post.post_id, post.body_html),
                 post.content_warning, self._cache.post_url(post.post_id))
         return self._posts[post.post_id]
 
