@@ -1,6 +1,6 @@
 """Search under load: 100,000 posts, gunicorn -w 2, wrk as a logged-in member.
 
-    .venv/bin/python bench/search.py [--database-url URL] [--duration 10] [--rounds 3]
+    .venv/bin/python -m bench.search [--database-url URL] [--duration 10] [--rounds 3]
 
 Seeds (or reuses) the forum of bench/seed.py (100,000 posts in 25,000 topics, 10 boards),
 fills the search index with `forum.search.reindex` when it does not hold every published
@@ -9,37 +9,27 @@ workers on 127.0.0.1 serving the app as shipped (rate limits off: wrk is one cli
 logs in as a member, checks each search answers 200 with results, then drives wrk with a
 Lua script that walks a mix of searches round-robin: one and two words (from 7,700 to
 74,000 matching posts, and none), with and without a board filter, first and second
-pages. Each kind of search is then measured on its own. Prints requests per second and
-p50/p99 latency (the median of the slices' percentiles, as bench/run.py does). The goal
-is p99 under 100 ms.
+pages. Each kind of search is then measured on its own, its searches taking turns in
+slices (bench/common.py's measure_interleaved, with a warm-up for each). Prints requests
+per second and p50/p99 latency (the median of the slices' percentiles, as bench/run.py
+does). The goal is p99 under 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import os
-import secrets
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH_DIR))
-
-import review_queue  # noqa: E402  (login over HTTP, fetch with a cookie)
-import run  # noqa: E402  (gunicorn, wrk output, aggregation)
-import seed  # noqa: E402
+from bench import common, seed
 
 GOAL_P99_MS = 100.0
 APP = "forum:create_app()"
-DEFAULT_SQLITE = BENCH_DIR / "search.db"
+DEFAULT_SQLITE = common.BENCH_DIR / "search.db"
 PASSWORD = "kindred-bench-password"
 
 #: (kind, query, board?, page). The seed's vocabulary is small, so most words are in tens
@@ -78,23 +68,35 @@ def ensure_indexed(url: str) -> dict:
 
     from forum import search
     from forum.extensions import db
-    from forum.models import Post, PostStatus, Topic
+    from forum.models import Post, Topic
+    from forum.queries import published_in_published_topic
 
-    app = seed._app_for(url)
+    app = common.app_for(url)
     with app.app_context():
         findable = db.session.scalar(
-            sa.select(sa.func.count()).select_from(Post).join(Topic, Topic.id == Post.topic_id)
-            .where(Post.status == PostStatus.PUBLISHED, Topic.status == PostStatus.PUBLISHED))
+            sa.select(sa.func.count())
+            .select_from(Post)
+            .join(Topic, Topic.id == Post.topic_id)
+            .where(published_in_published_topic())
+        )
         held = search.entry_count()
         if held != findable:
-            print(f"Indexing {findable:,} published posts (the index holds {held:,})...",
-                  flush=True)
+            print(
+                f"Indexing {findable:,} published posts (the index holds {held:,})...", flush=True
+            )
             began = time.perf_counter()
-            search.reindex(lambda done, total: done % 20_000 == 0 and print(
-                f"  {done:,} of {total:,} ({time.perf_counter() - began:.0f}s)", flush=True))
+            search.reindex(
+                lambda done, total: (
+                    done % 20_000 == 0
+                    and print(
+                        f"  {done:,} of {total:,} ({time.perf_counter() - began:.0f}s)", flush=True
+                    )
+                )
+            )
             print(f"  indexed in {time.perf_counter() - began:.1f}s", flush=True)
-        member = db.session.scalar(sa.text("SELECT username FROM users WHERE role = 'member' "
-                                           "ORDER BY id LIMIT 1"))
+        member = db.session.scalar(
+            sa.text("SELECT username FROM users WHERE role = 'member' ORDER BY id LIMIT 1")
+        )
         db.session.rollback()
         db.engine.dispose()
     return {"findable": findable, "member": member}
@@ -113,84 +115,55 @@ def lua_script(directory: Path, targets: list[str], cookie: str) -> Path:
         "function request()\n"
         "  n = n % #paths + 1\n"
         "  return wrk.format('GET', paths[n])\n"
-        "end\n")
+        "end\n"
+    )
     return script
 
 
-def run_wrk(base: str, script: Path | None, path: str, cookie: str, seconds: int,
-            args) -> run.Result:
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s",
-               "--latency", "--timeout", "10s"]
-    if script is not None:
-        command += ["-s", str(script)]
-    else:
-        command += ["-H", f"Cookie: {cookie}"]
-    command.append(base + path)
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60,
-                               check=True)
-    return run.parse_wrk(completed.stdout)
-
-
-def measure(base: str, script: Path, by_kind: dict[str, list[str]], cookie: str,
-            args) -> dict[str, run.Result]:
-    slices = max(1, args.duration // args.slice)
-    results: dict[str, list[run.Result]] = {"mix": []}
-    run_wrk(base, script, "/", cookie, args.warmup, args)
-    for round_number in range(args.rounds):
-        for _ in range(slices):
-            result = run_wrk(base, script, "/", cookie, args.slice, args)
-            if result.errors:
-                raise RuntimeError(f"mix: {result.errors}")
-            results["mix"].append(result)
-        done = run.aggregate(results["mix"])
-        print(f"  round {round_number + 1}/{args.rounds}: mix  {done.rps:6.0f} req/s  "
-              f"p50 {done.p50_ms:6.2f} ms  p99 {done.p99_ms:6.2f} ms", flush=True)
+def measure(
+    server: common.Server, script: Path, by_kind: dict[str, list[str]], cookie: str, args
+) -> dict[str, common.Result]:
+    """The mix first, for `args.rounds` rounds of `args.duration` seconds; then each kind
+    of search on its own, its searches taking turns, one slice each per round."""
+    mix = {"mix": common.Target(server, "/", cookie, script=script)}
+    measured, _ = common.measure_interleaved(mix, args, width=26)
+    one_slice = argparse.Namespace(**{**vars(args), "duration": args.slice})
     for kind, kind_paths in by_kind.items():
-        results[kind] = []
-        for path in kind_paths:
-            for _ in range(max(1, args.rounds)):
-                result = run_wrk(base, None, path, cookie, args.slice, args)
-                if result.errors:
-                    raise RuntimeError(f"{kind}: {result.errors}")
-                results[kind].append(result)
-    return {kind: run.aggregate(runs) for kind, runs in results.items()}
+        searches = {
+            f"{kind} #{number}": common.Target(server, path, cookie)
+            for number, path in enumerate(kind_paths, 1)
+        }
+        _, slices = common.measure_interleaved(searches, one_slice, width=26)
+        measured[kind] = common.aggregate([run for runs in slices.values() for run in runs])
+    return measured
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=f"sqlite:///{DEFAULT_SQLITE}",
-                        help="SQLite (default bench/search.db) or postgresql+psycopg://…/"
-                             "bench_search (wiped when seeded: its name must contain 'bench')")
-    parser.add_argument("--duration", type=int, default=10, help="seconds of mix per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--slice", type=int, default=2)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--database-url",
+        default=f"sqlite:///{DEFAULT_SQLITE}",
+        help="SQLite (default bench/search.db) or postgresql+psycopg://…/"
+        "bench_search (wiped when seeded: its name must contain 'bench')",
+    )
+    common.add_load_arguments(parser)
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-
-    instance = Path(tempfile.mkdtemp(prefix="kindred-search-bench-"))
-    atexit.register(shutil.rmtree, instance, ignore_errors=True)
-    os.environ["INSTANCE_PATH"] = str(instance)
-    os.environ["DATABASE_URL"] = args.database_url
+    instance = common.prepare_run(args.database_url, "kindred-search-bench-")
     load_before = os.getloadavg()
     meta = seed.ensure_seeded(args.database_url, seed.Params(), force=args.reseed)
     indexed = ensure_indexed(args.database_url)
 
-    env = dict(os.environ, INSTANCE_PATH=str(instance), SECRET_KEY=secrets.token_urlsafe(32),
-               DATABASE_URL=args.database_url, RATELIMIT_ENABLED="0")
-    server = run.Server(env, instance / "gunicorn.log", app=APP)
+    server = common.Server(
+        common.server_env(RATELIMIT_ENABLED="0"), instance / "gunicorn.log", app=APP
+    )
     try:
         server.wait_ready("/")
-        cookie = review_queue.login(server.base, indexed["member"], PASSWORD)
+        cookie = common.login(server.base, indexed["member"], PASSWORD)
         targets = paths(meta["deep_board_slug"])
         by_kind: dict[str, list[str]] = {}
         for kind, path in targets:
-            status, body = review_queue.fetch(server.base + path, cookie)
+            status, body = common.fetch(server.base + path, cookie)
             results = body.count('<h3><a href="/p/')
             if status != 200:
                 raise RuntimeError(f"{path} answered {status}")
@@ -199,25 +172,28 @@ def main() -> int:
             print(f"  {path:<55} {results:2d} results on the page", flush=True)
             by_kind.setdefault(kind, []).append(path)
         script = lua_script(instance, [path for _, path in targets], cookie)
-        measured = measure(server.base, script, by_kind, cookie, args)
+        measured = measure(server, script, by_kind, cookie, args)
     finally:
         server.stop()
 
     load_after = os.getloadavg()
-    database = run._backend(args.database_url)
-    print(f"\nKindred search benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-          f"database: {database}; {meta['posts']:,} posts ({indexed['findable']:,} findable) "
-          f"in {meta['topics']:,} topics; gunicorn -w {run.WORKERS}, wrk -t{args.threads} "
-          f"-c{args.connections}, logged in as a member")
+    database = common.backend(args.database_url)
+    print(
+        f"\nKindred search benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+        f"database: {database}; {meta['posts']:,} posts ({indexed['findable']:,} findable) "
+        f"in {meta['topics']:,} topics; gunicorn -w {common.WORKERS}, wrk -t{args.threads} "
+        f"-c{args.connections}, logged in as a member"
+    )
     print(f"Load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}\n")
     print(f"| {'searches':<26} | req/s | p50 ms | p99 ms |")
     print(f"| {'-' * 26} | ----: | -----: | -----: |")
     for kind, result in measured.items():
-        print(f"| {kind:<26} | {result.rps:5.0f} | {result.p50_ms:6.1f} | "
-              f"{result.p99_ms:6.1f} |")
+        print(f"| {kind:<26} | {result.rps:5.0f} | {result.p50_ms:6.1f} | {result.p99_ms:6.1f} |")
     worst = max(result.p99_ms for result in measured.values())
-    print(f"\nGoal p99 < {GOAL_P99_MS:.0f} ms: {'met' if worst < GOAL_P99_MS else 'NOT met'} "
-          f"(worst p99 {worst:.1f} ms)")
+    print(
+        f"\nGoal p99 < {GOAL_P99_MS:.0f} ms: {'met' if worst < GOAL_P99_MS else 'NOT met'} "
+        f"(worst p99 {worst:.1f} ms)"
+    )
     return 0
 
 

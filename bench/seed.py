@@ -4,7 +4,7 @@ The rows are what the posting service would have written, only made in bulk:
 
 * the schema comes from the real migrations (flask_migrate.upgrade);
 * boards are made by forum.services.admin.create_board;
-* every post goes through forum.services.posting.prepare (clean_body, then
+* every post goes through forum.services.post_state.prepare (clean_body, then
   forum.content.render_post for body_html), titles through clean_single_line;
 * ids follow time, as autoincrement would: topics in the order they were
   started, posts in the order they were written;
@@ -25,22 +25,19 @@ skips the work while both match.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import multiprocessing
 import os
 import random
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
+from bench import common
+from bench.common import BENCH_DIR, REPO_ROOT
+
 DEFAULT_SQLITE = BENCH_DIR / "bench.db"
 
 #: Bump when the seed's shape changes: an older database is then reseeded.
@@ -71,53 +68,144 @@ class Params:
 # --- text ------------------------------------------------------------------------
 
 OPENERS = [
-    "Honestly,", "Today", "Lately", "This week", "For me,", "Some days", "Last night",
-    "If it helps,", "To be honest,", "Most mornings", "Since the spring", "At the moment",
-    "Looking back,", "When it's bad,", "On the good days", "After the appointment",
+    "Honestly,",
+    "Today",
+    "Lately",
+    "This week",
+    "For me,",
+    "Some days",
+    "Last night",
+    "If it helps,",
+    "To be honest,",
+    "Most mornings",
+    "Since the spring",
+    "At the moment",
+    "Looking back,",
+    "When it's bad,",
+    "On the good days",
+    "After the appointment",
 ]
 SUBJECTS = [
-    "I", "my partner", "my mum", "my dad", "my sister", "my GP", "the counsellor",
-    "my best friend", "my manager", "the group", "my brother", "my neighbour", "we",
+    "I",
+    "my partner",
+    "my mum",
+    "my dad",
+    "my sister",
+    "my GP",
+    "the counsellor",
+    "my best friend",
+    "my manager",
+    "the group",
+    "my brother",
+    "my neighbour",
+    "we",
 ]
 VERBS = [
-    "tried to talk about", "kept thinking about", "finally wrote down", "couldn't face",
-    "made a plan for", "went back to", "found a way through", "laughed about",
-    "cried about", "slept badly because of", "booked an appointment for", "asked for help with",
-    "stopped avoiding", "struggled with", "read up on", "put off dealing with",
+    "tried to talk about",
+    "kept thinking about",
+    "finally wrote down",
+    "couldn't face",
+    "made a plan for",
+    "went back to",
+    "found a way through",
+    "laughed about",
+    "cried about",
+    "slept badly because of",
+    "booked an appointment for",
+    "asked for help with",
+    "stopped avoiding",
+    "struggled with",
+    "read up on",
+    "put off dealing with",
 ]
 OBJECTS = [
-    "the phone call", "the anniversary", "the new medication", "the waiting list",
-    "the night shifts", "the house clearance", "the panic attacks", "the empty evenings",
-    "the hospital visits", "the bills", "the birthday", "the move", "the first session",
-    "the school run", "the walk to the shop", "the letters from the council",
-    "the family dinner", "the questions at work", "the quiet weekends", "the diagnosis",
+    "the phone call",
+    "the anniversary",
+    "the new medication",
+    "the waiting list",
+    "the night shifts",
+    "the house clearance",
+    "the panic attacks",
+    "the empty evenings",
+    "the hospital visits",
+    "the bills",
+    "the birthday",
+    "the move",
+    "the first session",
+    "the school run",
+    "the walk to the shop",
+    "the letters from the council",
+    "the family dinner",
+    "the questions at work",
+    "the quiet weekends",
+    "the diagnosis",
 ]
 TAILS = [
-    "and it was easier than I expected", "and I'm still not sure how I feel",
-    "which took everything I had", "but I did it anyway", "and nobody noticed",
-    "and it helped more than I can say", "so I'm being gentle with myself",
-    "even though my hands were shaking", "and then slept for ten hours",
-    "because reading this board gave me the push", "and that feels like progress",
-    "and I want to remember that", "but tomorrow is another go",
+    "and it was easier than I expected",
+    "and I'm still not sure how I feel",
+    "which took everything I had",
+    "but I did it anyway",
+    "and nobody noticed",
+    "and it helped more than I can say",
+    "so I'm being gentle with myself",
+    "even though my hands were shaking",
+    "and then slept for ten hours",
+    "because reading this board gave me the push",
+    "and that feels like progress",
+    "and I want to remember that",
+    "but tomorrow is another go",
 ]
 REPLIES = [
-    "Thank you for sharing this.", "I recognise so much of what you wrote.",
-    "You're not on your own with this.", "That sounds really hard.",
-    "Sending you strength today.", "Well done for getting through it.",
-    "It's okay to take it one day at a time.", "I've been exactly there.",
-    "Please be kind to yourself this week.", "That's a real step forward.",
-    "Has anyone else found that it comes in waves?", "What helped you most, in the end?",
-    "Did your GP mention any groups nearby?", "How are you doing now?",
+    "Thank you for sharing this.",
+    "I recognise so much of what you wrote.",
+    "You're not on your own with this.",
+    "That sounds really hard.",
+    "Sending you strength today.",
+    "Well done for getting through it.",
+    "It's okay to take it one day at a time.",
+    "I've been exactly there.",
+    "Please be kind to yourself this week.",
+    "That's a real step forward.",
+    "Has anyone else found that it comes in waves?",
+    "What helped you most, in the end?",
+    "Did your GP mention any groups nearby?",
+    "How are you doing now?",
 ]
 WORDS = [
-    "small", "quiet", "tired", "hopeful", "heavy", "calmer", "steady", "brave", "slow",
-    "kind", "honest", "patient", "anxious", "grateful", "lonely", "better", "raw", "gentle",
+    "small",
+    "quiet",
+    "tired",
+    "hopeful",
+    "heavy",
+    "calmer",
+    "steady",
+    "brave",
+    "slow",
+    "kind",
+    "honest",
+    "patient",
+    "anxious",
+    "grateful",
+    "lonely",
+    "better",
+    "raw",
+    "gentle",
 ]
 LIST_ITEMS = [
-    "drink some water", "step outside for five minutes", "text one person", "write it down",
-    "breathe out longer than in", "name five things you can see", "eat something simple",
-    "put the phone in another room", "call the helpline", "make the bed", "open the post",
-    "go to bed at the same time", "ask for the next appointment", "say no to one thing",
+    "drink some water",
+    "step outside for five minutes",
+    "text one person",
+    "write it down",
+    "breathe out longer than in",
+    "name five things you can see",
+    "eat something simple",
+    "put the phone in another room",
+    "call the helpline",
+    "make the bed",
+    "open the post",
+    "go to bed at the same time",
+    "ask for the next appointment",
+    "say no to one thing",
 ]
 LINKS = [
     ("the NHS page on this", "https://www.nhs.uk/mental-health/"),
@@ -127,30 +215,86 @@ LINKS = [
     ("the local group", "https://example.org/groups/tuesday-evenings"),
 ]
 TITLE_PATTERNS = [
-    "Struggling with {obj}", "Small wins this week", "Anyone else {verb} {obj}?",
-    "How do you cope with {obj}?", "{opener} {subj} {verb} {obj}", "Feeling {word} today",
-    "A {word} update", "Advice about {obj}, please", "One year on", "Introduce yourself",
-    "What gets you through {obj}?", "Good news, for once", "Is it normal to feel {word}?",
-    "Just need to say this somewhere", "Tips for {obj}", "Thank you, everyone",
+    "Struggling with {obj}",
+    "Small wins this week",
+    "Anyone else {verb} {obj}?",
+    "How do you cope with {obj}?",
+    "{opener} {subj} {verb} {obj}",
+    "Feeling {word} today",
+    "A {word} update",
+    "Advice about {obj}, please",
+    "One year on",
+    "Introduce yourself",
+    "What gets you through {obj}?",
+    "Good news, for once",
+    "Is it normal to feel {word}?",
+    "Just need to say this somewhere",
+    "Tips for {obj}",
+    "Thank you, everyone",
 ]
 CONTENT_WARNINGS = [
-    "bereavement", "self-harm mention", "suicidal thoughts", "eating disorder",
-    "medication", "hospital", "abuse mention", "miscarriage",
+    "bereavement",
+    "self-harm mention",
+    "suicidal thoughts",
+    "eating disorder",
+    "medication",
+    "hospital",
+    "abuse mention",
+    "miscarriage",
 ]
 NAME_PARTS_A = [
-    "quiet", "river", "north", "blue", "little", "early", "green", "wild", "soft", "bright",
-    "slow", "brave", "tidal", "silver", "amber", "willow", "rowan", "misty", "sunny", "hazel",
+    "quiet",
+    "river",
+    "north",
+    "blue",
+    "little",
+    "early",
+    "green",
+    "wild",
+    "soft",
+    "bright",
+    "slow",
+    "brave",
+    "tidal",
+    "silver",
+    "amber",
+    "willow",
+    "rowan",
+    "misty",
+    "sunny",
+    "hazel",
 ]
 NAME_PARTS_B = [
-    "fern", "stone", "heron", "wren", "moss", "tide", "fox", "lark", "oak", "rain", "field",
-    "harbour", "lantern", "meadow", "otter", "pebble", "robin", "thistle", "cloud", "brook",
+    "fern",
+    "stone",
+    "heron",
+    "wren",
+    "moss",
+    "tide",
+    "fox",
+    "lark",
+    "oak",
+    "rain",
+    "field",
+    "harbour",
+    "lantern",
+    "meadow",
+    "otter",
+    "pebble",
+    "robin",
+    "thistle",
+    "cloud",
+    "brook",
 ]
 BOARD_NAMES = [
     ("anxiety", "Anxiety", "Worry, panic and the everyday work of getting through."),
     ("grief", "Grief", "Living with loss, whenever it happened."),
     ("caregivers", "Caregivers", "For people looking after someone else."),
-    ("far-from-home", "Living far from home",
-     "Isolation, distance and finding your people in a new place."),
+    (
+        "far-from-home",
+        "Living far from home",
+        "Isolation, distance and finding your people in a new place.",
+    ),
     ("depression", "Depression", "Low mood, flat days and what helps."),
     ("sleep", "Sleep", "Nights, insomnia and tired days."),
     ("work-and-money", "Work and money", "Jobs, benefits, debt and the stress they bring."),
@@ -169,8 +313,11 @@ def _sentence(rng: random.Random, reply: bool) -> str:
     text = f"{opener} {subject} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(TAILS)}."
     if roll > 0.93:
         word = rng.choice(WORDS)
-        text = text.replace(" and ", f" and, *{word}* as it sounds, ", 1) if " and " in text \
+        text = (
+            text.replace(" and ", f" and, *{word}* as it sounds, ", 1)
+            if " and " in text
             else f"{text} It felt **{word}**."
+        )
     elif roll > 0.90:
         label, url = rng.choice(LINKS)
         text = f"{text} There's [{label}]({url}) if anyone wants it."
@@ -216,11 +363,16 @@ def post_source(seed: int, post_id: int, target: int, reply: bool, variant: int 
 
 def title_text(rng: random.Random) -> str:
     return rng.choice(TITLE_PATTERNS).format(
-        obj=rng.choice(OBJECTS), verb=rng.choice(VERBS), opener=rng.choice(OPENERS),
-        subj=rng.choice(SUBJECTS), word=rng.choice(WORDS))
+        obj=rng.choice(OBJECTS),
+        verb=rng.choice(VERBS),
+        opener=rng.choice(OPENERS),
+        subj=rng.choice(SUBJECTS),
+        word=rng.choice(WORDS),
+    )
 
 
 # --- the schedule: who wrote what, when (no text yet) ------------------------------
+
 
 @dataclass
 class PostSpec:
@@ -288,10 +440,20 @@ def _build_schedule(p: Params, usernames: list[str]):
     events.sort()
     authors = rng.choices(order, cum_weights=cum, k=len(events))
 
-    topics = [{"board": board_of[index], "created_at": started[index], "post_count": 0,
-               "revision": 0, "author": None, "last_post_at": None, "title": title_text(rng),
-               "is_pinned": False, "is_locked": rng.random() < 0.01}
-              for index in range(p.topics)]
+    topics = [
+        {
+            "board": board_of[index],
+            "created_at": started[index],
+            "post_count": 0,
+            "revision": 0,
+            "author": None,
+            "last_post_at": None,
+            "title": title_text(rng),
+            "is_pinned": False,
+            "is_locked": rng.random() < 0.01,
+        }
+        for index in range(p.topics)
+    ]
     pinned_per_board: dict[int, int] = {}
     for topic in topics:  # the two oldest topics of each board are pinned
         if pinned_per_board.get(topic["board"], 0) < 2:
@@ -301,7 +463,8 @@ def _build_schedule(p: Params, usernames: list[str]):
     specs: list[PostSpec] = []
     quotable: dict[int, list[tuple[int, int, str]]] = {}
     for post_index, ((at, topic_index, ordinal), author) in enumerate(
-            zip(events, authors, strict=True)):
+        zip(events, authors, strict=True)
+    ):
         topic = topics[topic_index]
         post_id = post_index + 1
         first = ordinal == 0
@@ -309,10 +472,16 @@ def _build_schedule(p: Params, usernames: list[str]):
             topic["author"] = author
         deleted = not first and rng.random() < 0.01
         spec = PostSpec(
-            id=post_id, topic_id=topic_index + 1, author_id=author + 1, created_at=at,
-            first=first, target=rng.randint(BODY_MIN, BODY_MAX), deleted=deleted,
+            id=post_id,
+            topic_id=topic_index + 1,
+            author_id=author + 1,
+            created_at=at,
+            first=first,
+            target=rng.randint(BODY_MIN, BODY_MAX),
+            deleted=deleted,
             edited=not deleted and rng.random() < 0.03,
-            content_warning=None if deleted or rng.random() > 0.04
+            content_warning=None
+            if deleted or rng.random() > 0.04
             else rng.choice(CONTENT_WARNINGS),
         )
         candidates = quotable.get(topic_index)
@@ -335,22 +504,33 @@ def _build_schedule(p: Params, usernames: list[str]):
 
 # --- rendering (in worker processes) ---------------------------------------------
 
+
 def _render_chunk(args):
     """Post and revision rows for some specs: text made, then prepared as the service does."""
     from forum.content import quote_markdown
     from forum.models import PostStatus
-    from forum.services.posting import prepare
+    from forum.services.post_state import prepare
 
     seed, specs = args
     posts, revisions = [], []
     for spec in specs:
-        row = {"id": spec.id, "topic_id": spec.topic_id, "author_id": spec.author_id,
-               "quote_of_id": None, "created_at": spec.created_at, "edited_at": None,
-               "deleted_at": None}
+        row = {
+            "id": spec.id,
+            "topic_id": spec.topic_id,
+            "author_id": spec.author_id,
+            "quote_of_id": None,
+            "created_at": spec.created_at,
+            "edited_at": None,
+            "deleted_at": None,
+        }
         if spec.deleted:
-            row.update(status=PostStatus.DELETED.value, body_source="", body_html="",
-                       content_warning=None,
-                       deleted_at=min(spec.created_at + timedelta(hours=3), END))
+            row.update(
+                status=PostStatus.DELETED.value,
+                body_source="",
+                body_html="",
+                content_warning=None,
+                deleted_at=min(spec.created_at + timedelta(hours=3), END),
+            )
             posts.append(row)
             continue
         source = post_source(seed, spec.id, spec.target, reply=not spec.first)
@@ -362,18 +542,29 @@ def _render_chunk(args):
                 row["quote_of_id"] = spec.quote_of_id
         draft = prepare(source, spec.content_warning)
         assert BODY_MIN <= len(draft.body_source) <= BODY_MAX, len(draft.body_source)
-        row.update(status=PostStatus.PUBLISHED.value, body_source=draft.body_source,
-                   body_html=draft.html, content_warning=draft.content_warning)
+        row.update(
+            status=PostStatus.PUBLISHED.value,
+            body_source=draft.body_source,
+            body_html=draft.html,
+            content_warning=draft.content_warning,
+        )
         if spec.edited:
             edited_at = min(spec.created_at + timedelta(minutes=20), END)
             row["edited_at"] = edited_at
-            earlier = prepare(post_source(seed, spec.id, spec.target, not spec.first, 1),
-                              spec.content_warning)
-            revisions.append({
-                "post_id": spec.id, "title": None, "body_source": earlier.body_source,
-                "body_html": earlier.html, "content_warning": earlier.content_warning,
-                "created_at": spec.created_at, "replaced_at": edited_at,
-            })
+            earlier = prepare(
+                post_source(seed, spec.id, spec.target, not spec.first, 1), spec.content_warning
+            )
+            revisions.append(
+                {
+                    "post_id": spec.id,
+                    "title": None,
+                    "body_source": earlier.body_source,
+                    "body_html": earlier.html,
+                    "content_warning": earlier.content_warning,
+                    "created_at": spec.created_at,
+                    "replaced_at": edited_at,
+                }
+            )
         posts.append(row)
     return posts, revisions
 
@@ -382,87 +573,91 @@ def _render_chunk(args):
 
 #: What the seeded rows depend on besides the parameters: the schema and the code that
 #: makes stored HTML and counters. A change to any of them makes the next run reseed.
-SOURCES = ["migrations/versions/*.py", "forum/models.py", "forum/content.py",
-           "forum/services/posting.py", "bench/seed.py"]
-
-
-def fingerprint(p: Params) -> str:
-    digest = hashlib.sha256()
-    for pattern in SOURCES:
-        for path in sorted(REPO_ROOT.glob(pattern)):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return json.dumps({"params": asdict(p), "seed_version": SEED_VERSION,
-                       "sources": digest.hexdigest()[:16]}, sort_keys=True)
-
-
-def _recorded(url: str) -> dict | None:
-    """The recorded seed, or None when the database is missing, empty or half-seeded."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").exists():
-        return None
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table("bench_seed"):
-                return None
-            row = conn.execute(sa.text("SELECT fingerprint, meta FROM bench_seed")).first()
-            return {"fingerprint": row[0], "meta": json.loads(row[1])} if row else None
-    except sa.exc.OperationalError:
-        return None
-    finally:
-        engine.dispose()
-
-
-def _fresh_database(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    if parsed.get_backend_name() == "postgresql":
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
-        return
-    raise SystemExit(f"unsupported database: {parsed.get_backend_name()}")
-
-
-def check_url_is_safe(url: str) -> None:
-    """The seed wipes the database: refuse anything not plainly meant for the benchmark."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return
-    if "bench" not in (parsed.database or ""):
-        raise SystemExit(f"refusing to wipe database {parsed.database!r}: "
-                         "its name must contain 'bench'")
+SOURCES = [
+    "migrations/versions/*.py",
+    "forum/models/*.py",
+    "forum/content.py",
+    "forum/services/post_state.py",
+    "bench/seed.py",
+    # The page benchmark's member is made once per seed (bench/member.py reuses it).
+    "bench/member.py",
+]
 
 
 def ensure_seeded(url: str, p: Params, force: bool = False, log=print) -> dict:
     """Seed `url` unless it already holds this seed; return the seed's metadata."""
-    p.check()
-    check_url_is_safe(url)
-    wanted = fingerprint(p)
-    recorded = None if force else _recorded(url)
-    if recorded and recorded["fingerprint"] == wanted:
-        log("Database already seeded with these parameters; reusing it.")
-        return recorded["meta"]
-    log("Seeding a fresh database (first run takes a minute or two)...")
-    _fresh_database(url)
-    return _seed(url, p, wanted, log)
+    return SEEDER.ensure_seeded(url, p, force=force, log=log)
 
 
-def _app_for(url: str):
-    os.environ["DATABASE_URL"] = url
-    from forum import create_app
+# --- rows the other seeders make the same way ---------------------------------------
 
-    instance = Path(os.environ.get("INSTANCE_PATH") or BENCH_DIR / "instance")
-    os.environ.setdefault("INSTANCE_PATH", str(instance))
-    return create_app({"SECRET_KEY": "bench-seed", "SQLALCHEMY_DATABASE_URI": url})
+
+def usernames(
+    rng: random.Random, count: int, *, suffix_chance: float, suffix_max: int
+) -> list[str]:
+    """`count` different usernames members could have chosen: two name parts, and a
+    number up to `suffix_max` on `suffix_chance` of them (on all of them at 1)."""
+    from forum.services import accounts
+
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < count:
+        name = rng.choice(NAME_PARTS_A) + rng.choice(NAME_PARTS_B)
+        if suffix_chance >= 1 or rng.random() < suffix_chance:
+            name += str(rng.randint(1, suffix_max))
+        if accounts.username_problem(name) is None and accounts.username_key(name) not in seen:
+            seen.add(accounts.username_key(name))
+            names.append(accounts.normalise_username(name))
+    return names
+
+
+def staff_role(user_id: int, moderators: int) -> str:
+    """Member 1 is the admin, the next `moderators` members moderators, the rest members."""
+    from forum.models import Role
+
+    if user_id == 1:
+        return Role.ADMIN.value
+    return Role.MODERATOR.value if user_id <= moderators + 1 else Role.MEMBER.value
+
+
+def user_row(user_id: int, name: str, *, password_hash: str, joined: datetime, role: str) -> dict:
+    """A member's row as registering and confirming their address on `joined` leave it."""
+    from forum.services import accounts
+
+    key = accounts.username_key(name)
+    return {
+        "id": user_id,
+        "username": name,
+        "username_key": key,
+        "email": f"{key}@example.org",
+        "email_verified_at": joined,
+        "password_hash": password_hash,
+        "role": role,
+        "session_token": secrets.token_urlsafe(32),
+        "created_at": joined,
+    }
+
+
+def set_board_counters(conn: sa.Connection, board_ids: list[int], topic_rows: list[dict]) -> None:
+    """Each board's counters from the topic rows inserted, as the posting service keeps
+    them: its listed (published) topics, their published posts, the newest post's time."""
+    from forum.models import Board
+
+    for board_id in board_ids:
+        listed = [
+            topic
+            for topic in topic_rows
+            if topic["board_id"] == board_id and topic.get("status", "published") == "published"
+        ]
+        conn.execute(
+            sa.update(Board)
+            .where(Board.id == board_id)
+            .values(
+                topic_count=len(listed),
+                post_count=sum(topic["post_count"] for topic in listed),
+                last_post_at=max((topic["last_post_at"] for topic in listed), default=None),
+            )
+        )
 
 
 def _seed(url: str, p: Params, wanted: str, log) -> dict:
@@ -470,17 +665,19 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
 
     from forum.content import clean_single_line
     from forum.extensions import db
-    from forum.models import Board, Post, PostRevision, Role, Topic, User
+    from forum.models import Post, PostRevision, Topic, User
     from forum.services import accounts, admin
 
     began = time.perf_counter()
-    app = _app_for(url)
+    app = common.app_for(url)
     with app.app_context():
         flask_migrate.upgrade(directory=str(REPO_ROOT / "migrations"))
         log(f"  migrations applied ({time.perf_counter() - began:.1f}s)")
 
-        boards = [admin.create_board(slug, name, description)
-                  for slug, name, description in BOARD_NAMES[:p.boards]]
+        boards = [
+            admin.create_board(slug, name, description)
+            for slug, name, description in BOARD_NAMES[: p.boards]
+        ]
         for extra in range(len(boards), p.boards):
             boards.append(admin.create_board(f"board-{extra}", f"Board {extra}"))
         board_ids = [board.id for board in boards]
@@ -489,49 +686,53 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
         db.session.rollback()
 
         # Members: one real password hash shared by all (hashing 3,000 would take minutes).
-        rng = random.Random(p.seed + 1)
+        names = usernames(random.Random(p.seed + 1), p.users, suffix_chance=0.6, suffix_max=999)
         shared_hash = accounts.password_hasher.hash("kindred-bench-password")
-        usernames, seen = [], set()
-        while len(usernames) < p.users:
-            name = rng.choice(NAME_PARTS_A) + rng.choice(NAME_PARTS_B)
-            if rng.random() < 0.6:
-                name += str(rng.randint(1, 999))
-            if accounts.username_problem(name) is None and accounts.username_key(name) not in seen:
-                seen.add(accounts.username_key(name))
-                usernames.append(accounts.normalise_username(name))
         joined = END - timedelta(days=SPAN_DAYS + 30)
-        users = [{
-            "id": index + 1, "username": name, "username_key": accounts.username_key(name),
-            "email": f"{accounts.username_key(name)}@example.org",
-            "email_verified_at": joined, "password_hash": shared_hash,
-            "role": Role.ADMIN.value if index == 0 else
-            Role.MODERATOR.value if index <= 5 else Role.MEMBER.value,
-            "session_token": secrets.token_urlsafe(32), "created_at": joined,
-        } for index, name in enumerate(usernames)]
+        users = [
+            user_row(
+                user_id,
+                name,
+                password_hash=shared_hash,
+                joined=joined,
+                role=staff_role(user_id, moderators=5),
+            )
+            for user_id, name in enumerate(names, 1)
+        ]
 
-        topics, specs = _build_schedule(p, usernames)
-        topic_rows = [{
-            "id": index + 1, "board_id": board_ids[topic["board"]],
-            "author_id": topic["author"] + 1, "title": clean_single_line(topic["title"]),
-            "is_pinned": topic["is_pinned"], "is_locked": topic["is_locked"],
-            "post_count": topic["post_count"], "created_at": topic["created_at"],
-            "last_post_at": topic["last_post_at"], "revision": topic["revision"],
-        } for index, topic in enumerate(topics)]
+        topics, specs = _build_schedule(p, names)
+        topic_rows = [
+            {
+                "id": index + 1,
+                "board_id": board_ids[topic["board"]],
+                "author_id": topic["author"] + 1,
+                "title": clean_single_line(topic["title"]),
+                "is_pinned": topic["is_pinned"],
+                "is_locked": topic["is_locked"],
+                "post_count": topic["post_count"],
+                "created_at": topic["created_at"],
+                "last_post_at": topic["last_post_at"],
+                "revision": topic["revision"],
+            }
+            for index, topic in enumerate(topics)
+        ]
         if "revision" not in Topic.__table__.c:  # the schema before topic revisions
             for row in topic_rows:
                 del row["revision"]
-        log(f"  schedule: {len(topic_rows):,} topics, {len(specs):,} posts "
-            f"({time.perf_counter() - began:.1f}s)")
+        log(
+            f"  schedule: {len(topic_rows):,} topics, {len(specs):,} posts "
+            f"({time.perf_counter() - began:.1f}s)"
+        )
 
         engine = db.engine
         with engine.begin() as conn:
             conn.execute(User.__table__.insert(), users)
             for start in range(0, len(topic_rows), 5_000):
-                conn.execute(Topic.__table__.insert(), topic_rows[start:start + 5_000])
+                conn.execute(Topic.__table__.insert(), topic_rows[start : start + 5_000])
         log(f"  members and topics inserted ({time.perf_counter() - began:.1f}s)")
 
         engine.dispose()  # no pooled connection may cross the fork below
-        chunks = [(p.seed, specs[start:start + 1_000]) for start in range(0, len(specs), 1_000)]
+        chunks = [(p.seed, specs[start : start + 1_000]) for start in range(0, len(specs), 1_000)]
         written = 0
         context = multiprocessing.get_context("fork")
         with context.Pool(max(1, os.cpu_count() or 1)) as pool, engine.begin() as conn:
@@ -541,50 +742,32 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
                     conn.execute(PostRevision.__table__.insert(), revision_rows)
                 written += len(post_rows)
                 if written % 20_000 == 0:
-                    log(f"  {written:,} posts rendered and inserted "
-                        f"({time.perf_counter() - began:.1f}s)")
+                    log(
+                        f"  {written:,} posts rendered and inserted "
+                        f"({time.perf_counter() - began:.1f}s)"
+                    )
 
         with engine.begin() as conn:
+            common.set_first_posts(conn)
             # The first post's revision carries the topic title, as edit_post records it.
-            conn.execute(sa.text(
-                "UPDATE post_revisions SET title = (SELECT t.title FROM topics t "
-                "JOIN posts p ON p.topic_id = t.id WHERE p.id = post_revisions.post_id "
-                "AND p.id = (SELECT min(id) FROM posts WHERE topic_id = t.id))"))
-            # Board counters, from the rows (what _bump_board would have summed).
-            for board_id in board_ids:
-                topic_count = conn.scalar(sa.select(sa.func.count()).select_from(Topic)
-                                          .where(Topic.board_id == board_id))
-                post_count = conn.scalar(sa.select(sa.func.coalesce(sa.func.sum(
-                    Topic.post_count), 0)).where(Topic.board_id == board_id))
-                last = max((t["last_post_at"] for t in topics
-                            if board_ids[t["board"]] == board_id), default=None)
-                conn.execute(sa.update(Board).where(Board.id == board_id).values(
-                    topic_count=topic_count, post_count=post_count, last_post_at=last))
-            if engine.dialect.name == "postgresql":
-                for table in ("users", "topics", "posts", "post_revisions"):
-                    conn.execute(sa.text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT coalesce(max(id), 1) FROM {table}))"))
-        _check_counters(engine)
-        if engine.dialect.name == "postgresql":
-            # Autovacuum would do this soon after a bulk load; do it now so plans are settled.
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(sa.text("VACUUM ANALYZE"))
-        else:
-            with engine.connect() as conn:
-                conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-
+            conn.execute(
+                sa.text(
+                    "UPDATE post_revisions SET title = (SELECT t.title FROM topics t "
+                    "JOIN posts p ON p.topic_id = t.id WHERE p.id = post_revisions.post_id "
+                    "AND p.id = (SELECT min(id) FROM posts WHERE topic_id = t.id))"
+                )
+            )
+            set_board_counters(conn, board_ids, topic_rows)
+            common.reset_sequences(conn, ("users", "topics", "posts", "post_revisions"))
+        common.vacuum_analyze(engine)
+        common.run_checks(engine, _counter_checks(engine), "seed")
         meta = _describe(engine, boards[0].slug, board_ids[0])
-        with engine.begin() as conn:
-            conn.execute(sa.text("CREATE TABLE bench_seed (fingerprint TEXT, meta TEXT)"))
-            conn.execute(sa.text("INSERT INTO bench_seed VALUES (:f, :m)"),
-                         {"f": wanted, "m": json.dumps(meta)})
-        engine.dispose()
+        common.record_seed(engine, wanted, meta)
     log(f"  seeded in {time.perf_counter() - began:.1f}s")
     return meta
 
 
-def _check_counters(engine) -> None:
+def _counter_checks(engine) -> dict[str, str]:
     """The counters must agree with the rows, as the services keep them."""
     checks = {
         "topic post_count": """SELECT count(*) FROM topics t WHERE t.post_count !=
@@ -606,33 +789,54 @@ def _check_counters(engine) -> None:
         checks["topic revision"] = """SELECT count(*) FROM topics t WHERE t.revision !=
             (SELECT count(*) - 1 + count(p.edited_at) + sum(CASE WHEN p.status = 'deleted'
              THEN 1 ELSE 0 END) FROM posts p WHERE p.topic_id = t.id)"""
-    with engine.connect() as conn:
-        for name, query in checks.items():
-            wrong = conn.scalar(sa.text(query))
-            if wrong:
-                raise SystemExit(f"seed check failed: {wrong} rows with a wrong {name}")
+    return checks
 
 
 def _describe(engine, deep_slug: str, deep_board_id: int) -> dict:
     """What the benchmark needs to know: the deep board and a 20-post topic in it."""
     with engine.connect() as conn:
-        topic_id = conn.scalar(sa.text(
-            "SELECT t.id FROM topics t WHERE t.board_id = :b AND t.is_locked = :f AND "
-            "(SELECT count(*) FROM posts p WHERE p.topic_id = t.id) = 20 "
-            "AND t.post_count = 20 ORDER BY t.id DESC LIMIT 1"),
-            {"b": deep_board_id, "f": False})
-        totals = conn.execute(sa.text(
-            "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM topics), "
-            "(SELECT count(*) FROM boards), (SELECT count(*) FROM users), "
-            "(SELECT min(length(body_source)) FROM posts WHERE status = 'published'), "
-            "(SELECT max(length(body_source)) FROM posts WHERE status = 'published'), "
-            "(SELECT avg(length(body_source)) FROM posts WHERE status = 'published'), "
-            "(SELECT topic_count FROM boards WHERE id = :b), "
-            "(SELECT max(post_count) FROM topics)"), {"b": deep_board_id}).one()
+        topic_id = conn.scalar(
+            sa.text(
+                "SELECT t.id FROM topics t WHERE t.board_id = :b AND t.is_locked = :f AND "
+                "(SELECT count(*) FROM posts p WHERE p.topic_id = t.id) = 20 "
+                "AND t.post_count = 20 ORDER BY t.id DESC LIMIT 1"
+            ),
+            {"b": deep_board_id, "f": False},
+        )
+        totals = conn.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM topics), "
+                "(SELECT count(*) FROM boards), (SELECT count(*) FROM users), "
+                "(SELECT min(length(body_source)) FROM posts WHERE status = 'published'), "
+                "(SELECT max(length(body_source)) FROM posts WHERE status = 'published'), "
+                "(SELECT avg(length(body_source)) FROM posts WHERE status = 'published'), "
+                "(SELECT topic_count FROM boards WHERE id = :b), "
+                "(SELECT max(post_count) FROM topics)"
+            ),
+            {"b": deep_board_id},
+        ).one()
     if topic_id is None:
         raise SystemExit("the seed has no 20-post topic in the deep board; change --seed")
-    return {"deep_board_slug": deep_slug, "deep_board_id": deep_board_id,
-            "topic_id": topic_id, "posts": totals[0], "topics": totals[1],
-            "boards": totals[2], "users": totals[3], "body_min": totals[4],
-            "body_max": totals[5], "body_avg": round(float(totals[6])),
-            "deep_board_topics": totals[7], "longest_thread": totals[8]}
+    return {
+        "deep_board_slug": deep_slug,
+        "deep_board_id": deep_board_id,
+        "topic_id": topic_id,
+        "posts": totals[0],
+        "topics": totals[1],
+        "boards": totals[2],
+        "users": totals[3],
+        "body_min": totals[4],
+        "body_max": totals[5],
+        "body_avg": round(float(totals[6])),
+        "deep_board_topics": totals[7],
+        "longest_thread": totals[8],
+    }
+
+
+SEEDER = common.Seeder(
+    make=_seed,
+    version=SEED_VERSION,
+    sources=SOURCES,
+    reusing="Database already seeded with these parameters; reusing it.",
+    seeding="Seeding a fresh database (first run takes a minute or two)...",
+)

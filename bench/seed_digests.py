@@ -12,7 +12,7 @@ made in bulk (SQLAlchemy Core, a few thousand rows at a time):
   few by deleted accounts (no author);
 * post bodies: a pool of 200 distinct Markdown texts of 200 to 2,000
   characters (bench/seed.py's post_source), each put through
-  forum.services.posting.prepare once, then reused;
+  forum.services.post_state.prepare once, then reused;
 * what a digest must never show, near the top of busy topics: hidden replies
   (published, then hidden by a moderator: they moved last_post_at when they
   went out), pending replies, and pending topics (never listed). Their text
@@ -42,26 +42,32 @@ while both match.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import random
-import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import seed
 import sqlalchemy as sa
 
-REPO_ROOT = seed.REPO_ROOT
-DEFAULT_SQLITE = seed.BENCH_DIR / "digests.db"
+from bench import common, seed
+from bench.common import REPO_ROOT
+
+DEFAULT_SQLITE = common.BENCH_DIR / "digests.db"
 SEED_VERSION = 1
 PASSWORD = "kindred-bench-password"
 BATCH = 5_000
 PERIOD = timedelta(hours=24)
-TIMEZONES = ["UTC", "Europe/London", "Europe/Berlin", "America/New_York",
-             "America/Los_Angeles", "Asia/Kolkata", "Australia/Sydney"]
+TIMEZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+]
 #: Written into everything a digest must leave out; bench/digests.py looks for them.
 HIDDEN_MARKER = "Hiddenmarkerqz"
 PENDING_MARKER = "Pendingmarkerqz"
@@ -92,6 +98,7 @@ class Params:
 
 # --- the plan: every row as a dict, bodies by index into the pool --------------------------
 
+
 def _plan(p: Params, now: datetime, board_ids: list[int], user_count: int) -> dict:
     rng = random.Random(p.seed)
     period_start = now - PERIOD
@@ -118,12 +125,19 @@ def _plan(p: Params, now: datetime, board_ids: list[int], user_count: int) -> di
     for index in range(p.topics):
         if index < older:
             started = period_start - timedelta(
-                milliseconds=rng.randrange(86_400_000, 6 * 86_400_000))
+                milliseconds=rng.randrange(86_400_000, 6 * 86_400_000)
+            )
         else:
             started = period_start + timedelta(milliseconds=rng.randrange(span_ms))
-        topics.append({"board_id": rng.choices(board_ids, weights=board_weights)[0],
-                       "author_id": author(), "created_at": started,
-                       "title": seed.title_text(rng), "status": "published"})
+        topics.append(
+            {
+                "board_id": rng.choices(board_ids, weights=board_weights)[0],
+                "author_id": author(),
+                "created_at": started,
+                "title": seed.title_text(rng),
+                "status": "published",
+            }
+        )
 
     # Replies: a Polya urn over the topics, so a few threads take many and some none.
     in_period_firsts = p.topics - older
@@ -137,12 +151,28 @@ def _plan(p: Params, now: datetime, board_ids: list[int], user_count: int) -> di
 
     posts = []  # (created_at, topic index, status, author, body index, content warning)
     for index, topic in enumerate(topics):
-        posts.append((topic["created_at"], index, "published", topic["author_id"],
-                      rng.randrange(p.texts), _warning(rng)))
+        posts.append(
+            (
+                topic["created_at"],
+                index,
+                "published",
+                topic["author_id"],
+                rng.randrange(p.texts),
+                _warning(rng),
+            )
+        )
         after = max(topic["created_at"], period_start)
         for _ in range(reply_count[index]):
-            posts.append((in_period(after), index, "published", author(),
-                          rng.randrange(p.texts), _warning(rng)))
+            posts.append(
+                (
+                    in_period(after),
+                    index,
+                    "published",
+                    author(),
+                    rng.randrange(p.texts),
+                    _warning(rng),
+                )
+            )
 
     # What must stay out of every digest, written in the last two hours to busy topics
     # (the ones digests show), so that a leak would reach many members.
@@ -151,21 +181,34 @@ def _plan(p: Params, now: datetime, board_ids: list[int], user_count: int) -> di
     for status, count in (("hidden", p.hidden_replies), ("pending", p.pending_replies)):
         for _ in range(count):
             index = rng.choice(busy)
-            posts.append((in_period(max(recent, topics[index]["created_at"])), index, status,
-                          author(), HIDDEN_BODY if status == "hidden" else PENDING_BODY,
-                          None))
+            posts.append(
+                (
+                    in_period(max(recent, topics[index]["created_at"])),
+                    index,
+                    status,
+                    author(),
+                    HIDDEN_BODY if status == "hidden" else PENDING_BODY,
+                    None,
+                )
+            )
     for _ in range(p.pending_topics):
         started = in_period(recent)
-        topics.append({"board_id": rng.choice(board_ids), "author_id": author(),
-                       "created_at": started, "status": "pending",
-                       "title": f"{PENDING_MARKER} {seed.title_text(rng)}"})
-        posts.append((started, len(topics) - 1, "pending", topics[-1]["author_id"],
-                      PENDING_BODY, None))
+        topics.append(
+            {
+                "board_id": rng.choice(board_ids),
+                "author_id": author(),
+                "created_at": started,
+                "status": "pending",
+                "title": f"{PENDING_MARKER} {seed.title_text(rng)}",
+            }
+        )
+        posts.append(
+            (started, len(topics) - 1, "pending", topics[-1]["author_id"], PENDING_BODY, None)
+        )
 
     posts.sort(key=lambda post: (post[0], post[1]))
     for topic in topics:
-        topic.update(post_count=0, last_post_at=topic["created_at"], revision=0,
-                     first_post=None)
+        topic.update(post_count=0, last_post_at=topic["created_at"], revision=0, first_post=None)
     post_rows = []
     for post_id, (at, index, status, author_id, body, warning) in enumerate(posts, start=1):
         topic = topics[index]
@@ -180,9 +223,17 @@ def _plan(p: Params, now: datetime, board_ids: list[int], user_count: int) -> di
             topic["last_post_at"] = max(topic["last_post_at"], at)
         if status == "hidden":
             topic["revision"] += 1
-        post_rows.append({"id": post_id, "topic_index": index, "author_id": author_id,
-                          "status": status, "body": body, "content_warning": warning,
-                          "created_at": at})
+        post_rows.append(
+            {
+                "id": post_id,
+                "topic_index": index,
+                "author_id": author_id,
+                "status": status,
+                "body": body,
+                "content_warning": warning,
+                "created_at": at,
+            }
+        )
     return {"topics": topics, "posts": post_rows, "rng": rng}
 
 
@@ -190,8 +241,14 @@ def _warning(rng: random.Random) -> str | None:
     return rng.choice(seed.CONTENT_WARNINGS) if rng.random() < 0.04 else None
 
 
-def _follows(p: Params, rng: random.Random, user_count: int, board_ids: list[int],
-             topics: list[dict], now: datetime) -> list[dict]:
+def _follows(
+    p: Params,
+    rng: random.Random,
+    user_count: int,
+    board_ids: list[int],
+    topics: list[dict],
+    now: datetime,
+) -> list[dict]:
     """1-3 boards each, the busy boards more often; 0-4 topics, one in ten left again."""
     board_weights = [1 / (index + 1) ** 0.6 for index in range(len(board_ids))]
     listed = [index + 1 for index, topic in enumerate(topics) if topic["status"] == "published"]
@@ -202,12 +259,27 @@ def _follows(p: Params, rng: random.Random, user_count: int, board_ids: list[int
         while len(boards) < wanted:
             boards.add(rng.choices(board_ids, weights=board_weights)[0])
         for board_id in sorted(boards):
-            rows.append({"user_id": user_id, "board_id": board_id, "topic_id": None,
-                         "following": True, "created_at": now - timedelta(days=30)})
-        for topic_id in sorted(set(rng.sample(listed, rng.choices((0, 1, 2, 4),
-                                                                  weights=(40, 30, 20, 10))[0]))):
-            rows.append({"user_id": user_id, "board_id": None, "topic_id": topic_id,
-                         "following": rng.random() >= 0.1, "created_at": now - PERIOD})
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "board_id": board_id,
+                    "topic_id": None,
+                    "following": True,
+                    "created_at": now - timedelta(days=30),
+                }
+            )
+        for topic_id in sorted(
+            set(rng.sample(listed, rng.choices((0, 1, 2, 4), weights=(40, 30, 20, 10))[0]))
+        ):
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "board_id": None,
+                    "topic_id": topic_id,
+                    "following": rng.random() >= 0.1,
+                    "created_at": now - PERIOD,
+                }
+            )
     return rows
 
 
@@ -216,45 +288,29 @@ def _follows(p: Params, rng: random.Random, user_count: int, board_ids: list[int
 SOURCES = [*seed.SOURCES, "forum/services/admin.py", "bench/seed_digests.py"]
 
 
-def fingerprint(p: Params) -> str:
-    digest = hashlib.sha256()
-    for pattern in SOURCES:
-        for path in sorted(REPO_ROOT.glob(pattern)):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return json.dumps({"scenario": "digests", "params": asdict(p),
-                       "seed_version": SEED_VERSION, "sources": digest.hexdigest()[:16]},
-                      sort_keys=True)
-
-
 def ensure_seeded(url: str, p: Params, force: bool = False, log=print) -> dict:
     """Seed `url` unless it already holds this seed; return the seed's metadata."""
-    p.check()
-    seed.check_url_is_safe(url)
-    wanted = fingerprint(p)
-    recorded = None if force else seed._recorded(url)
-    if recorded and recorded["fingerprint"] == wanted:
-        log("Database already holds this digest seed; reusing it.")
-        return recorded["meta"]
-    log("Seeding a fresh database for the digests (a minute or two)...")
-    seed._fresh_database(url)
-    return _seed(url, p, wanted, log)
+    return SEEDER.ensure_seeded(url, p, force=force, log=log)
 
 
 def _render_pool(p: Params) -> list[tuple[str, str]]:
     """(body_source, body_html) for each text of the pool, then the two marked ones
     (HIDDEN_BODY, PENDING_BODY)."""
-    from forum.services.posting import prepare
+    from forum.services.post_state import prepare
 
     pool = []
     for index in range(p.texts):
         target = seed.BODY_MIN + (seed.BODY_MAX - seed.BODY_MIN) * index // max(p.texts - 1, 1)
         draft = prepare(seed.post_source(p.seed, index + 1, target, reply=index % 3 != 0))
         pool.append((draft.body_source, draft.html))
-    for marker, why in ((HIDDEN_MARKER, "hidden by a moderator"),
-                        (PENDING_MARKER, "waiting for a moderator")):
-        draft = prepare(f"{marker}: this post is {why}, so no digest may show it. "
-                        + seed.post_source(p.seed, 0, 400, reply=True))
+    for marker, why in (
+        (HIDDEN_MARKER, "hidden by a moderator"),
+        (PENDING_MARKER, "waiting for a moderator"),
+    ):
+        draft = prepare(
+            f"{marker}: this post is {why}, so no digest may show it. "
+            + seed.post_source(p.seed, 0, 400, reply=True)
+        )
         pool.append((draft.body_source, draft.html))
     return pool
 
@@ -264,127 +320,153 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
 
     from forum.content import clean_single_line
     from forum.extensions import db
-    from forum.models import Board, Follow, MailSettings, Post, Role, Topic, User
+    from forum.models import Follow, MailSettings, Post, Role, Topic, User
     from forum.services import accounts, admin
 
     began = time.perf_counter()
     now = datetime.now(UTC).replace(microsecond=0)
-    app = seed._app_for(url)
+    app = common.app_for(url)
     with app.app_context():
         flask_migrate.upgrade(directory=str(REPO_ROOT / "migrations"))
-        boards = [admin.create_board(slug, name, description)
-                  for slug, name, description in seed.BOARD_NAMES[:p.boards]]
+        boards = [
+            admin.create_board(slug, name, description)
+            for slug, name, description in seed.BOARD_NAMES[: p.boards]
+        ]
         board_ids = [board.id for board in boards]
         # Left open, this read's transaction would keep PostgreSQL's VACUUM below from
         # marking pages all-visible.
         db.session.rollback()
 
         user_count = p.members + p.no_digest
-        name_rng = random.Random(p.seed + 1)
-        usernames, seen = [], set()
-        while len(usernames) < user_count:
-            name = name_rng.choice(seed.NAME_PARTS_A) + name_rng.choice(seed.NAME_PARTS_B)
-            name += str(name_rng.randint(1, 9999))
-            if accounts.username_problem(name) is None \
-                    and accounts.username_key(name) not in seen:
-                seen.add(accounts.username_key(name))
-                usernames.append(accounts.normalise_username(name))
+        usernames = seed.usernames(
+            random.Random(p.seed + 1), user_count, suffix_chance=1, suffix_max=9999
+        )
 
         plan = _plan(p, now, board_ids, user_count)
         rng = plan["rng"]
         topics, posts = plan["topics"], plan["posts"]
         pool = _render_pool(p)
-        log(f"  plan: {len(topics):,} topics, {len(posts):,} posts, {len(pool)} bodies "
-            f"rendered ({time.perf_counter() - began:.1f}s)")
+        log(
+            f"  plan: {len(topics):,} topics, {len(posts):,} posts, {len(pool)} bodies "
+            f"rendered ({time.perf_counter() - began:.1f}s)"
+        )
 
         shared_hash = accounts.password_hasher.hash(PASSWORD)
         joined = now - timedelta(days=400)
-        users = [{
-            "id": index + 1, "username": name, "username_key": accounts.username_key(name),
-            "email": f"{accounts.username_key(name)}@example.org",
-            "email_verified_at": joined, "password_hash": shared_hash,
-            "role": Role.MEMBER.value, "session_token": secrets.token_urlsafe(32),
-            "created_at": joined, "moderates_all_boards": False,
-            "approved_post_count": 10, "rejected_post_count": 0,
-        } for index, name in enumerate(usernames)]
+        users = [
+            {
+                **seed.user_row(
+                    user_id, name, password_hash=shared_hash, joined=joined, role=Role.MEMBER.value
+                ),
+                "moderates_all_boards": False,
+                "approved_post_count": 10,
+                "rejected_post_count": 0,
+            }
+            for user_id, name in enumerate(usernames, 1)
+        ]
         far = now + timedelta(days=3650)
-        settings = [{
-            "user_id": user_id, "digest": "daily", "digest_hour": rng.randint(6, 9),
-            "digest_weekday": 0, "timezone": rng.choice(TIMEZONES), "notify_reply": True,
-            "notify_quote": True, "notify_moderation": True, "version": 1,
-            "next_digest_at": far, "digest_covered_until": now - PERIOD,
-        } for user_id in range(1, p.members + 1)]
-        settings += [{
-            "user_id": user_id, "digest": "none", "digest_hour": 8, "digest_weekday": 0,
-            "timezone": "UTC", "notify_reply": True, "notify_quote": True,
-            "notify_moderation": True, "version": 1, "next_digest_at": None,
-            "digest_covered_until": None,
-        } for user_id in range(p.members + 1, user_count + 1) if user_id % 3]
-        topic_rows = [{
-            "id": index + 1, "board_id": topic["board_id"], "author_id": topic["author_id"],
-            "title": clean_single_line(topic["title"]), "status": topic["status"],
-            "is_pinned": False, "is_locked": False, "post_count": topic["post_count"],
-            "created_at": topic["created_at"], "last_post_at": topic["last_post_at"],
-            "revision": topic["revision"],
-        } for index, topic in enumerate(topics)]
+        settings = [
+            {
+                "user_id": user_id,
+                "digest": "daily",
+                "digest_hour": rng.randint(6, 9),
+                "digest_weekday": 0,
+                "timezone": rng.choice(TIMEZONES),
+                "notify_reply": True,
+                "notify_quote": True,
+                "notify_moderation": True,
+                "version": 1,
+                "next_digest_at": far,
+                "digest_covered_until": now - PERIOD,
+            }
+            for user_id in range(1, p.members + 1)
+        ]
+        settings += [
+            {
+                "user_id": user_id,
+                "digest": "none",
+                "digest_hour": 8,
+                "digest_weekday": 0,
+                "timezone": "UTC",
+                "notify_reply": True,
+                "notify_quote": True,
+                "notify_moderation": True,
+                "version": 1,
+                "next_digest_at": None,
+                "digest_covered_until": None,
+            }
+            for user_id in range(p.members + 1, user_count + 1)
+            if user_id % 3
+        ]
+        topic_rows = [
+            {
+                "id": index + 1,
+                "board_id": topic["board_id"],
+                "author_id": topic["author_id"],
+                "title": clean_single_line(topic["title"]),
+                "status": topic["status"],
+                "is_pinned": False,
+                "is_locked": False,
+                "post_count": topic["post_count"],
+                "created_at": topic["created_at"],
+                "last_post_at": topic["last_post_at"],
+                "revision": topic["revision"],
+            }
+            for index, topic in enumerate(topics)
+        ]
         follows = _follows(p, rng, user_count, board_ids, topics, now)
 
         engine = db.engine
         with engine.begin() as conn:
-            for table, rows in ((User.__table__, users), (MailSettings.__table__, settings),
-                                (Topic.__table__, topic_rows), (Follow.__table__, follows)):
+            for table, rows in (
+                (User.__table__, users),
+                (MailSettings.__table__, settings),
+                (Topic.__table__, topic_rows),
+                (Follow.__table__, follows),
+            ):
                 for start in range(0, len(rows), BATCH):
-                    conn.execute(table.insert(), rows[start:start + BATCH])
-            log(f"  members, settings, topics, follows inserted "
-                f"({time.perf_counter() - began:.1f}s)")
+                    conn.execute(table.insert(), rows[start : start + BATCH])
+            log(
+                f"  members, settings, topics, follows inserted "
+                f"({time.perf_counter() - began:.1f}s)"
+            )
             for start in range(0, len(posts), BATCH):
                 rows = []
-                for post in posts[start:start + BATCH]:
+                for post in posts[start : start + BATCH]:
                     source, html = pool[post["body"]]
-                    rows.append({
-                        "id": post["id"], "topic_id": post["topic_index"] + 1,
-                        "author_id": post["author_id"], "quote_of_id": None,
-                        "status": post["status"], "body_source": source, "body_html": html,
-                        "content_warning": post["content_warning"],
-                        "created_at": post["created_at"], "edited_at": None,
-                        "deleted_at": None,
-                        # A hidden reply went out when it was written, before it was hidden.
-                        "published_at": post["created_at"]
-                        if post["status"] in ("published", "hidden") else None})
+                    rows.append(
+                        {
+                            "id": post["id"],
+                            "topic_id": post["topic_index"] + 1,
+                            "author_id": post["author_id"],
+                            "quote_of_id": None,
+                            "status": post["status"],
+                            "body_source": source,
+                            "body_html": html,
+                            "content_warning": post["content_warning"],
+                            "created_at": post["created_at"],
+                            "edited_at": None,
+                            "deleted_at": None,
+                            # A hidden reply went out when it was written, before it was hidden.
+                            "published_at": post["created_at"]
+                            if post["status"] in ("published", "hidden")
+                            else None,
+                        }
+                    )
                 conn.execute(Post.__table__.insert(), rows)
-            for board_id in board_ids:
-                listed = [topic for topic in topic_rows
-                          if topic["board_id"] == board_id and topic["status"] == "published"]
-                conn.execute(sa.update(Board).where(Board.id == board_id).values(
-                    topic_count=len(listed),
-                    post_count=sum(topic["post_count"] for topic in listed),
-                    last_post_at=max((topic["last_post_at"] for topic in listed),
-                                     default=None)))
-            if engine.dialect.name == "postgresql":
-                for table in ("users", "topics", "posts", "follows"):
-                    conn.execute(sa.text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+            common.set_first_posts(conn)
+            seed.set_board_counters(conn, board_ids, topic_rows)
+            common.reset_sequences(conn, ("users", "topics", "posts", "follows"))
         log(f"  posts inserted ({time.perf_counter() - began:.1f}s)")
-        if engine.dialect.name == "postgresql":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(sa.text("VACUUM ANALYZE"))
-        _check(engine, p, now)
-        if engine.dialect.name != "postgresql":
-            with engine.connect() as conn:
-                conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-
+        common.vacuum_analyze(engine)
+        common.run_checks(engine, _checks(p, now), "digest seed")
         meta = _describe(engine, p, now)
-        with engine.begin() as conn:
-            conn.execute(sa.text("CREATE TABLE bench_seed (fingerprint TEXT, meta TEXT)"))
-            conn.execute(sa.text("INSERT INTO bench_seed VALUES (:f, :m)"),
-                         {"f": wanted, "m": json.dumps(meta)})
-        engine.dispose()
+        common.record_seed(engine, wanted, meta)
     log(f"  seeded in {time.perf_counter() - began:.1f}s")
     return meta
 
 
-def _check(engine, p: Params, now: datetime) -> None:
+def _checks(p: Params, now: datetime) -> dict[str, str | sa.TextClause]:
     """What the services keep true, and the shape promised, checked on the rows."""
     listed_post = "p.status = 'published'"
     checks = {
@@ -415,13 +497,11 @@ def _check(engine, p: Params, now: datetime) -> None:
             WHERE m.digest = 'daily' AND NOT EXISTS (SELECT 1 FROM follows f
             WHERE f.user_id = m.user_id AND f.board_id IS NOT NULL)""",
     }
-    with engine.connect() as conn:
-        for name, query in checks.items():
-            wrong = conn.scalar(sa.text(query).bindparams(
-                sa.bindparam("since", now - PERIOD, type_=_utc_type()))
-                if ":since" in query else sa.text(query))
-            if wrong:
-                raise SystemExit(f"digest seed check failed: {name} ({wrong})")
+    since = sa.bindparam("since", now - PERIOD, type_=_utc_type())
+    return {
+        name: sa.text(query).bindparams(since) if ":since" in query else query
+        for name, query in checks.items()
+    }
 
 
 def _utc_type():
@@ -432,26 +512,52 @@ def _utc_type():
 
 def _describe(engine, p: Params, now: datetime) -> dict:
     with engine.connect() as conn:
-        totals = conn.execute(sa.text(
-            "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM topics), "
-            "(SELECT count(*) FROM users), (SELECT count(*) FROM follows), "
-            "(SELECT count(*) FROM follows WHERE board_id IS NOT NULL), "
-            "(SELECT count(*) FROM topics WHERE status = 'published' AND post_count = 1), "
-            "(SELECT count(*) FROM posts WHERE status = 'hidden'), "
-            "(SELECT count(*) FROM posts WHERE status = 'pending'), "
-            "(SELECT count(*) FROM posts WHERE content_warning IS NOT NULL)")).one()
-    return {"now": now.isoformat(), "members": p.members, "no_digest": p.no_digest,
-            "posts": totals[0], "topics": totals[1], "users": totals[2],
-            "follows": totals[3], "board_follows": totals[4], "unanswered_topics": totals[5],
-            "hidden_posts": totals[6], "pending_posts": totals[7],
-            "content_warnings": totals[8], "period_posts": p.posts}
+        totals = conn.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM topics), "
+                "(SELECT count(*) FROM users), (SELECT count(*) FROM follows), "
+                "(SELECT count(*) FROM follows WHERE board_id IS NOT NULL), "
+                "(SELECT count(*) FROM topics WHERE status = 'published' AND post_count = 1), "
+                "(SELECT count(*) FROM posts WHERE status = 'hidden'), "
+                "(SELECT count(*) FROM posts WHERE status = 'pending'), "
+                "(SELECT count(*) FROM posts WHERE content_warning IS NOT NULL)"
+            )
+        ).one()
+    return {
+        "now": now.isoformat(),
+        "members": p.members,
+        "no_digest": p.no_digest,
+        "posts": totals[0],
+        "topics": totals[1],
+        "users": totals[2],
+        "follows": totals[3],
+        "board_follows": totals[4],
+        "unanswered_topics": totals[5],
+        "hidden_posts": totals[6],
+        "pending_posts": totals[7],
+        "content_warnings": totals[8],
+        "period_posts": p.posts,
+    }
+
+
+SEEDER = common.Seeder(
+    make=_seed,
+    version=SEED_VERSION,
+    sources=SOURCES,
+    scenario="digests",
+    reusing="Database already holds this digest seed; reusing it.",
+    seeding="Seeding a fresh database for the digests (a minute or two)...",
+)
 
 
 # --- before each run: the clock ---------------------------------------------------------
 
 #: The columns whose age the digests read (the others do not move the result).
-SHIFTED = {"posts": ("created_at", "published_at"), "topics": ("created_at", "last_post_at"),
-           "boards": ("last_post_at",)}
+SHIFTED = {
+    "posts": ("created_at", "published_at"),
+    "topics": ("created_at", "last_post_at"),
+    "boards": ("last_post_at",),
+}
 
 
 def shift_to_now(engine, meta: dict, now: datetime, log=print) -> dict:
@@ -465,17 +571,19 @@ def shift_to_now(engine, meta: dict, now: datetime, log=print) -> dict:
     with engine.begin() as conn:
         for table, columns in SHIFTED.items():
             if engine.dialect.name == "postgresql":
-                values = ", ".join(f"{column} = {column} + make_interval(secs => {seconds})"
-                                   for column in columns)
+                values = ", ".join(
+                    f"{column} = {column} + make_interval(secs => {seconds})" for column in columns
+                )
             else:
                 # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff'; the seed's times are whole
                 # milliseconds, which %f keeps (three digits): the zeros make six again.
                 values = ", ".join(
                     f"{column} = strftime('%Y-%m-%d %H:%M:%f', {column}, "
-                    f"'+{seconds} seconds') || '000'" for column in columns)
+                    f"'+{seconds} seconds') || '000'"
+                    for column in columns
+                )
             conn.execute(sa.text(f"UPDATE {table} SET {values}"))
         meta = {**meta, "now": (seeded + timedelta(seconds=seconds)).isoformat()}
         conn.execute(sa.text("UPDATE bench_seed SET meta = :m"), {"m": json.dumps(meta)})
-    log(f"  moved the forum's clock on by {seconds:,} s "
-        f"({time.perf_counter() - began:.1f}s)")
+    log(f"  moved the forum's clock on by {seconds:,} s ({time.perf_counter() - began:.1f}s)")
     return meta

@@ -8,7 +8,7 @@ the last 90 days, made in bulk (SQLAlchemy Core, a few thousand rows at a time):
 * members: one admin, one moderator of every board, five moderators of two
   boards each, and members, trusted (3+ approved posts) or new;
 * review items of the four kinds, their categories and priorities as
-  forum.safety and forum.services.moderation assign them:
+  forum.safety, forum.services.screening and forum.services.review_items assign them:
   - held posts (pending posts): the screening's reasons in screen()'s order
     (crisis language, personal details, a held watched word, the premoderated
     board, a new member's post), the category the most urgent of them;
@@ -28,7 +28,7 @@ the last 90 days, made in bulk (SQLAlchemy Core, a few thousand rows at a time):
 * topics: each board's posts in time order, each either starting a topic or
   replying to a topic that was listed at that moment (its first post published
   and not yet hidden); Topic.status follows the first post (a listed topic whose
-  first post a moderator deletes stays listed, as posting._topic_status has it);
+  first post a moderator deletes stays listed, as post_state._topic_status has it);
   Topic.post_count
   and Board.topic_count / Board.post_count count published posts in published
   topics; Topic.last_post_at is the last moment a post of the topic became
@@ -46,21 +46,19 @@ replace each other when they share a database).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import multiprocessing
 import os
 import random
-import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import seed
 import sqlalchemy as sa
 
-REPO_ROOT = seed.REPO_ROOT
-DEFAULT_SQLITE = seed.BENCH_DIR / "queue.db"
+from bench import common, seed
+from bench.common import REPO_ROOT
+
+DEFAULT_SQLITE = common.BENCH_DIR / "queue.db"
 SEED_VERSION = 1
 PASSWORD = "kindred-bench-password"
 #: Items' ages count back from the seeding time; after this long the seed is made again.
@@ -70,11 +68,24 @@ BATCH = 5_000
 
 KIND_WEIGHTS = {"held_post": 38, "reported_post": 40, "flagged_post": 16, "account": 6}
 REPORT_COUNT_WEIGHTS = {1: 62, 2: 18, 3: 9, 4: 5, 5: 3, 6: 2, 8: 1}
-REPORT_CATEGORY_WEIGHTS = {"spam": 28, "harassment": 24, "other": 22, "personal_details": 14,
-                           "at_risk": 12}
-REPORT_NOTES = ["", "", "", "This isn't okay.", "Same link posted in five topics.",
-                "They keep messaging people about this.", "Worried about them.",
-                "Looks like an advert.", "Shares someone's address."]
+REPORT_CATEGORY_WEIGHTS = {
+    "spam": 28,
+    "harassment": 24,
+    "other": 22,
+    "personal_details": 14,
+    "at_risk": 12,
+}
+REPORT_NOTES = [
+    "",
+    "",
+    "",
+    "This isn't okay.",
+    "Same link posted in five topics.",
+    "They keep messaging people about this.",
+    "Worried about them.",
+    "Looks like an advert.",
+    "Shares someone's address.",
+]
 DETAILS = {
     "at_risk": "Crisis language: end it",
     "personal_details": "Looks like it shares a phone number",
@@ -84,19 +95,30 @@ DETAILS = {
 }
 # What a decision on each kind does: (action, item status, post status afterwards), weight.
 OUTCOMES = {
-    "held_post": [(("approve", "approved", "published"), 78),
-                  (("reject", "rejected", "rejected"), 22)],
-    "flagged_post": [(("dismiss", "dismissed", "published"), 80),
-                     (("hide", "rejected", "hidden"), 10),
-                     (("delete", "rejected", "removed"), 10)],
-    "reported_post": [(("dismiss", "dismissed", "published"), 55),
-                      (("hide", "rejected", "hidden"), 25),
-                      (("delete", "rejected", "removed"), 20)],
+    "held_post": [
+        (("approve", "approved", "published"), 78),
+        (("reject", "rejected", "rejected"), 22),
+    ],
+    "flagged_post": [
+        (("dismiss", "dismissed", "published"), 80),
+        (("hide", "rejected", "hidden"), 10),
+        (("delete", "rejected", "removed"), 10),
+    ],
+    "reported_post": [
+        (("dismiss", "dismissed", "published"), 55),
+        (("hide", "rejected", "hidden"), 25),
+        (("delete", "rejected", "removed"), 20),
+    ],
     "account": [(("dismiss", "dismissed", None), 60), (("suspend", "rejected", None), 40)],
 }
-ACTION_LABELS = {"approve": "Approve", "reject": "Reject", "hide": "Hide", "delete": "Delete",
-                 "dismiss": "Dismiss the reports",
-                 "suspend": "Suspend the author"}
+ACTION_LABELS = {
+    "approve": "Approve",
+    "reject": "Reject",
+    "hide": "Hide",
+    "delete": "Delete",
+    "dismiss": "Dismiss the reports",
+    "suspend": "Suspend the author",
+}
 
 
 @dataclass(frozen=True)
@@ -127,7 +149,8 @@ def _priority(category: str, report_count: int = 0) -> int:
     from forum import safety
 
     return safety.priority_of(category) + min(
-        safety.REPORT_BOOST * max(report_count - 1, 0), safety.REPORT_BOOST_MAX)
+        safety.REPORT_BOOST * max(report_count - 1, 0), safety.REPORT_BOOST_MAX
+    )
 
 
 def _most_urgent(categories: list[str]) -> str:
@@ -143,8 +166,10 @@ def _most_urgent(categories: list[str]) -> str:
 
 # --- the plan: every row as a dict, no text yet ---------------------------------------
 
-def _plan(p: Params, now: datetime, board_ids: list[int], board_names: list[str],
-          usernames: list[str]) -> dict:
+
+def _plan(
+    p: Params, now: datetime, board_ids: list[int], board_names: list[str], usernames: list[str]
+) -> dict:
     from forum import safety
 
     rng = random.Random(p.seed)
@@ -175,8 +200,7 @@ def _plan(p: Params, now: datetime, board_ids: list[int], board_names: list[str]
     # Items, numbered in the order they were raised.
     raised = sorted(now - timedelta(seconds=rng.random() * span) for _ in range(p.items))
     # Accounts to review: new members first (pop() takes from the end), then others.
-    account_pool = rng.sample(trusted_list, len(trusted_list)) + rng.sample(new_list,
-                                                                             len(new_list))
+    account_pool = rng.sample(trusted_list, len(trusted_list)) + rng.sample(new_list, len(new_list))
     items, reasons, events, posts = [], [], [], []
     approved, rejected = {}, {}
     for index, at in enumerate(raised):
@@ -184,20 +208,39 @@ def _plan(p: Params, now: datetime, board_ids: list[int], board_names: list[str]
         kind = _weighted(rng, KIND_WEIGHTS)
         age = (now - at).total_seconds() / span
         pending = rng.random() < p.pending_percent / 100 * (0.4 + 1.2 * (1 - age))
-        item = {"id": item_id, "kind": kind, "status": "pending", "post_id": None,
-                "account_id": None, "board_id": None, "report_count": 0,
-                "hidden_by_reports": False, "version": 1, "claimed_by_id": None,
-                "claimed_at": None, "created_at": at, "opened_at": at, "decided_at": None,
-                "decided_by_id": None, "decision_seconds": None}
+        item = {
+            "id": item_id,
+            "kind": kind,
+            "status": "pending",
+            "post_id": None,
+            "account_id": None,
+            "board_id": None,
+            "report_count": 0,
+            "hidden_by_reports": False,
+            "version": 1,
+            "claimed_by_id": None,
+            "claimed_at": None,
+            "created_at": at,
+            "opened_at": at,
+            "decided_at": None,
+            "decided_by_id": None,
+            "decision_seconds": None,
+        }
         item_reasons: list[dict] = []
         post = None
         hidden_at = None
         if kind == "account":
             member = account_pool.pop()
             item.update(account_id=member, category="account", priority=_priority("account"))
-            item_reasons.append({"category": "account", "detail": "3 posts rejected",
-                                 "reporter_id": None, "reporter_trusted": False,
-                                 "created_at": at})
+            item_reasons.append(
+                {
+                    "category": "account",
+                    "detail": "3 posts rejected",
+                    "reporter_id": None,
+                    "reporter_trusted": False,
+                    "created_at": at,
+                }
+            )
             events.append((item_id, None, "raised", "3 posts rejected", at))
             rejected[member] = max(rejected.get(member, 0), 3)
         elif kind == "held_post":
@@ -212,8 +255,9 @@ def _plan(p: Params, now: datetime, board_ids: list[int], board_names: list[str]
             if board in premoderated:
                 categories.append("premoderated")
             new_member = rng.random() < (0.5 if board in premoderated else 0.8)
-            held = any(c in ("personal_details", "watched_word", "premoderated")
-                       for c in categories)
+            held = any(
+                c in ("personal_details", "watched_word", "premoderated") for c in categories
+            )
             if new_member or not held:
                 categories.append("new_member")
                 new_member = True
@@ -222,65 +266,118 @@ def _plan(p: Params, now: datetime, board_ids: list[int], board_names: list[str]
             item.update(board_id=board, category=category, priority=_priority(category))
             for c in categories:
                 detail = DETAILS[c].format(board=board_names[board_ids.index(board)])
-                item_reasons.append({"category": c, "detail": detail, "reporter_id": None,
-                                     "reporter_trusted": False, "created_at": at})
-            events.append((item_id, None, "raised", "; ".join(r["detail"]
-                                                             for r in item_reasons), at))
-            post = {"board": board, "author": author, "created_at": at, "status": "pending",
-                    "changes": 0}
+                item_reasons.append(
+                    {
+                        "category": c,
+                        "detail": detail,
+                        "reporter_id": None,
+                        "reporter_trusted": False,
+                        "created_at": at,
+                    }
+                )
+            events.append(
+                (item_id, None, "raised", "; ".join(r["detail"] for r in item_reasons), at)
+            )
+            post = {
+                "board": board,
+                "author": author,
+                "created_at": at,
+                "status": "pending",
+                "changes": 0,
+            }
         elif kind == "flagged_post":
             board = pick_board(open_boards)
-            categories = (["at_risk"] if rng.random() < 0.45 else []) + \
-                (["watched_word"] if rng.random() < 0.6 else [])
+            categories = (["at_risk"] if rng.random() < 0.45 else []) + (
+                ["watched_word"] if rng.random() < 0.6 else []
+            )
             categories = categories or ["at_risk"]
             category = _most_urgent(categories)
             item.update(board_id=board, category=category, priority=_priority(category))
             for c in categories:
-                item_reasons.append({"category": c, "detail": DETAILS[c], "reporter_id": None,
-                                     "reporter_trusted": False, "created_at": at})
-            events.append((item_id, None, "raised", "; ".join(r["detail"]
-                                                             for r in item_reasons), at))
-            post = {"board": board, "author": trusted_author(), "created_at": at,
-                    "status": "published", "changes": 0}
+                item_reasons.append(
+                    {
+                        "category": c,
+                        "detail": DETAILS[c],
+                        "reporter_id": None,
+                        "reporter_trusted": False,
+                        "created_at": at,
+                    }
+                )
+            events.append(
+                (item_id, None, "raised", "; ".join(r["detail"] for r in item_reasons), at)
+            )
+            post = {
+                "board": board,
+                "author": trusted_author(),
+                "created_at": at,
+                "status": "published",
+                "changes": 0,
+            }
         else:  # reported_post
             board = pick_board(board_ids)
             count = _weighted(rng, REPORT_COUNT_WEIGHTS)
             author = trusted_author() if rng.random() < 0.85 else rng.choice(new_list)
             written = at - timedelta(seconds=min(rng.expovariate(1 / 129_600), 30 * 86_400))
-            post = {"board": board, "author": author, "created_at": written,
-                    "status": "published", "changes": 0}
+            post = {
+                "board": board,
+                "author": author,
+                "created_at": written,
+                "status": "published",
+                "changes": 0,
+            }
             reporters = set()
             while len(reporters) < count:
                 reporter = rng.choice(members)
                 if reporter != author:
                     reporters.add(reporter)
             horizon = (now - at).total_seconds()
-            times = [at] + sorted(at + timedelta(seconds=rng.random() * min(horizon, 172_800))
-                                  for _ in range(count - 1))
+            times = [at] + sorted(
+                at + timedelta(seconds=rng.random() * min(horizon, 172_800))
+                for _ in range(count - 1)
+            )
             categories, trusted_seen = [], 0
             for reporter, reported_at in zip(sorted(reporters), times, strict=True):
                 c = _weighted(rng, REPORT_CATEGORY_WEIGHTS)
                 categories.append(c)
                 is_trusted = reporter in trusted
-                item_reasons.append({"category": c, "detail": rng.choice(REPORT_NOTES)
-                                     if c != "other" else "Not sure this is allowed here.",
-                                     "reporter_id": reporter, "reporter_trusted": is_trusted,
-                                     "created_at": reported_at})
+                item_reasons.append(
+                    {
+                        "category": c,
+                        "detail": rng.choice(REPORT_NOTES)
+                        if c != "other"
+                        else "Not sure this is allowed here.",
+                        "reporter_id": reporter,
+                        "reporter_trusted": is_trusted,
+                        "created_at": reported_at,
+                    }
+                )
                 events.append((item_id, None, "reported", safety.label_of(c), reported_at))
                 trusted_seen += is_trusted
                 if trusted_seen == 3 and hidden_at is None:
                     hidden_at = reported_at
-                    events.append((item_id, None, "hidden by reports",
-                                   "3 trusted members reported it; hidden until a moderator "
-                                   "decides.", reported_at))
+                    events.append(
+                        (
+                            item_id,
+                            None,
+                            "hidden by reports",
+                            "3 trusted members reported it; hidden until a moderator decides.",
+                            reported_at,
+                        )
+                    )
             category = _most_urgent(categories)
-            item.update(board_id=board, category=category, priority=_priority(category, count),
-                        report_count=count, hidden_by_reports=hidden_at is not None,
-                        version=1 + count)
+            item.update(
+                board_id=board,
+                category=category,
+                priority=_priority(category, count),
+                report_count=count,
+                hidden_by_reports=hidden_at is not None,
+                version=1 + count,
+            )
             if hidden_at is not None:
                 post.update(status="hidden", hidden_at=hidden_at, changes=1)
-        item["is_sensitive"] = any(r["category"] in safety.SENSITIVE_CATEGORIES
-                                   for r in item_reasons)
+        item["is_sensitive"] = any(
+            r["category"] in safety.SENSITIVE_CATEGORIES for r in item_reasons
+        )
         last_event = max(r["created_at"] for r in item_reasons)
         eligible = [1, 2] if kind == "account" else moderators_of[item["board_id"]]
         if pending:
@@ -290,21 +387,36 @@ def _plan(p: Params, now: datetime, board_ids: list[int], board_names: list[str]
                 item.update(claimed_by_id=moderator, claimed_at=claimed)
                 events.append((item_id, moderator, "claimed", "", claimed))
         else:
-            (action, item_status, post_status), = rng.choices(
-                [o for o, _ in OUTCOMES[kind]], weights=[w for _, w in OUTCOMES[kind]])
+            ((action, item_status, post_status),) = rng.choices(
+                [o for o, _ in OUTCOMES[kind]], weights=[w for _, w in OUTCOMES[kind]]
+            )
             if action == "hide" and item["hidden_by_reports"]:
                 # "Hide" does not apply to a post already hidden by reports: "Delete" does.
                 action, item_status, post_status = "delete", "rejected", "removed"
             earliest = (last_event - at).total_seconds()
-            seconds = int(max(earliest, min(rng.lognormvariate(9.3, 1.5),
-                                            (now - at).total_seconds())))
+            seconds = int(
+                max(earliest, min(rng.lognormvariate(9.3, 1.5), (now - at).total_seconds()))
+            )
             decided = at + timedelta(seconds=seconds)
             moderator = rng.choice(eligible)
-            item.update(status=item_status, decided_at=decided, decided_by_id=moderator,
-                        decision_seconds=seconds, version=item["version"] + 1)
-            events.append((item_id, moderator, ACTION_LABELS[action],
-                           "" if action in ("approve", "dismiss")
-                           else "This goes against the community guidelines.", decided))
+            item.update(
+                status=item_status,
+                decided_at=decided,
+                decided_by_id=moderator,
+                decision_seconds=seconds,
+                version=item["version"] + 1,
+            )
+            events.append(
+                (
+                    item_id,
+                    moderator,
+                    ACTION_LABELS[action],
+                    ""
+                    if action in ("approve", "dismiss")
+                    else "This goes against the community guidelines.",
+                    decided,
+                )
+            )
             if kind == "account":
                 if action == "suspend":
                     item["suspend_until"] = decided + timedelta(days=7)
@@ -318,7 +430,7 @@ def _plan(p: Params, now: datetime, board_ids: list[int], board_names: list[str]
                     rejected[post["author"]] = rejected.get(post["author"], 0) + 1
                 if post_status == "removed" and post["status"] == "published":
                     # A moderator's deletion of a published first post leaves its topic
-                    # listed, with a placeholder (posting._topic_status).
+                    # listed, with a placeholder (post_state._topic_status).
                     post["keeps_topic_listed"] = True
                 elif post_status in ("hidden", "removed") and not post.get("hidden_at"):
                     post["hidden_at"] = decided
@@ -337,12 +449,27 @@ def _plan(p: Params, now: datetime, board_ids: list[int], board_names: list[str]
     for _ in range(p.extra_posts):
         at = now - timedelta(seconds=rng.random() * (span + 30 * 86_400))
         author = trusted_author() if rng.random() < 0.97 else rng.choice(staff)
-        posts.append({"board": pick_board(board_ids), "author": author, "created_at": at,
-                      "status": "published", "changes": 0})
-    return {"items": items, "reasons": reasons, "events": events, "posts": posts,
-            "trusted": trusted, "approved": approved, "rejected": rejected,
-            "board_moderators": board_moderators, "premoderated": premoderated,
-            "rng": rng}
+        posts.append(
+            {
+                "board": pick_board(board_ids),
+                "author": author,
+                "created_at": at,
+                "status": "published",
+                "changes": 0,
+            }
+        )
+    return {
+        "items": items,
+        "reasons": reasons,
+        "events": events,
+        "posts": posts,
+        "trusted": trusted,
+        "approved": approved,
+        "rejected": rejected,
+        "board_moderators": board_moderators,
+        "premoderated": premoderated,
+        "rng": rng,
+    }
 
 
 def _listed_from(post: dict):
@@ -381,8 +508,9 @@ def _threads(p: Params, posts: list[dict], board_ids: list[int], rng: random.Ran
         if board_topics and rng.random() >= start_share:
             # Reply to a recent topic that is listed at this moment.
             for _ in range(8):
-                candidate = board_topics[max(0, len(board_topics) - 1
-                                             - int(rng.expovariate(1 / 25)))]
+                candidate = board_topics[
+                    max(0, len(board_topics) - 1 - int(rng.expovariate(1 / 25)))
+                ]
                 first = candidate["first"]
                 since, until = _listed_from(first), first.get("hidden_at")
                 if since is not None and since <= at and (until is None or at < until):
@@ -402,37 +530,30 @@ def _threads(p: Params, posts: list[dict], board_ids: list[int], rng: random.Ran
 
 # --- the database ------------------------------------------------------------------
 
-SOURCES = [*seed.SOURCES, "forum/safety.py", "forum/services/moderation.py",
-           "forum/services/admin.py", "bench/seed_queue.py"]
-
-
-def fingerprint(p: Params) -> str:
-    digest = hashlib.sha256()
-    for pattern in SOURCES:
-        for path in sorted(REPO_ROOT.glob(pattern)):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return json.dumps({"scenario": "review-queue", "params": asdict(p),
-                       "seed_version": SEED_VERSION, "sources": digest.hexdigest()[:16]},
-                      sort_keys=True)
+SOURCES = [
+    *seed.SOURCES,
+    "forum/safety.py",
+    "forum/services/moderation.py",
+    "forum/services/review_items.py",
+    "forum/services/screening.py",
+    "forum/services/review_actions.py",
+    "forum/services/admin.py",
+    "bench/seed_queue.py",
+]
 
 
 def ensure_seeded(url: str, p: Params, force: bool = False, log=print) -> dict:
     """Seed `url` unless it holds this seed, made less than MAX_AGE ago; return its meta."""
-    p.check()
-    seed.check_url_is_safe(url)
-    wanted = fingerprint(p)
-    recorded = None if force else seed._recorded(url)
-    if recorded and recorded["fingerprint"] == wanted:
-        made = datetime.fromisoformat(recorded["meta"]["now"])
-        if datetime.now(UTC) - made < MAX_AGE:
-            log(f"Database already holds this queue seed (made {made:%Y-%m-%d %H:%M} UTC); "
-                "reusing it.")
-            return recorded["meta"]
-        log("The queue seed is more than a day old (ages count from seeding); seeding again.")
-    log("Seeding a fresh database with the review queue (a minute or two)...")
-    seed._fresh_database(url)
-    return _seed(url, p, wanted, log)
+    return SEEDER.ensure_seeded(url, p, force=force, log=log)
+
+
+def _young_enough(meta: dict, log) -> bool:
+    made = datetime.fromisoformat(meta["now"])
+    if datetime.now(UTC) - made < MAX_AGE:
+        log(f"The queue seed was made {made:%Y-%m-%d %H:%M} UTC.")
+        return True
+    log("The queue seed is more than a day old (ages count from seeding); seeding again.")
+    return False
 
 
 def _seed(url: str, p: Params, wanted: str, log) -> dict:
@@ -441,13 +562,11 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
     from forum.content import clean_single_line
     from forum.extensions import db
     from forum.models import (
-        Board,
         BoardModerator,
         Post,
         ReviewEvent,
         ReviewItem,
         ReviewReason,
-        Role,
         Topic,
         User,
     )
@@ -455,14 +574,18 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
 
     began = time.perf_counter()
     now = datetime.now(UTC).replace(microsecond=0)
-    app = seed._app_for(url)
+    app = common.app_for(url)
     with app.app_context():
         flask_migrate.upgrade(directory=str(REPO_ROOT / "migrations"))
-        boards = [admin.create_board(slug, name, description,
-                                     mode="premoderated" if index in PREMODERATED_BOARDS
-                                     else "open")
-                  for index, (slug, name, description)
-                  in enumerate(seed.BOARD_NAMES[:p.boards])]
+        boards = [
+            admin.create_board(
+                slug,
+                name,
+                description,
+                mode="premoderated" if index in PREMODERATED_BOARDS else "open",
+            )
+            for index, (slug, name, description) in enumerate(seed.BOARD_NAMES[: p.boards])
+        ]
         board_ids = [board.id for board in boards]
         board_names = [board.name for board in boards]
         # Reading them reopened the session's transaction; left open, it would keep
@@ -470,63 +593,70 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
         # autovacuum came by).
         db.session.rollback()
 
-        name_rng = random.Random(p.seed + 1)
-        usernames, seen = [], set()
-        while len(usernames) < p.users:
-            name = name_rng.choice(seed.NAME_PARTS_A) + name_rng.choice(seed.NAME_PARTS_B)
-            if name_rng.random() < 0.8:
-                name += str(name_rng.randint(1, 9999))
-            if accounts.username_problem(name) is None \
-                    and accounts.username_key(name) not in seen:
-                seen.add(accounts.username_key(name))
-                usernames.append(accounts.normalise_username(name))
+        usernames = seed.usernames(
+            random.Random(p.seed + 1), p.users, suffix_chance=0.8, suffix_max=9999
+        )
 
         plan = _plan(p, now, board_ids, board_names, usernames)
         rng = plan["rng"]
         topics = _threads(p, plan["posts"], board_ids, rng)
         posts = plan["posts"]
-        log(f"  plan: {len(plan['items']):,} items, {len(posts):,} posts, "
-            f"{len(topics):,} topics ({time.perf_counter() - began:.1f}s)")
+        log(
+            f"  plan: {len(plan['items']):,} items, {len(posts):,} posts, "
+            f"{len(topics):,} topics ({time.perf_counter() - began:.1f}s)"
+        )
 
         shared_hash = accounts.password_hasher.hash(PASSWORD)
-        suspended = {item["account_id"]: item["suspend_until"] for item in plan["items"]
-                     if item.get("suspend_until")}
+        suspended = {
+            item["account_id"]: item["suspend_until"]
+            for item in plan["items"]
+            if item.get("suspend_until")
+        }
         users = []
         for index, name in enumerate(usernames):
             user_id = index + 1
             is_new = user_id >= 8 and user_id not in plan["trusted"]
-            joined = now - timedelta(days=rng.uniform(1, p.days) if is_new
-                                     else rng.uniform(p.days + 30, 900))
-            users.append({
-                "id": user_id, "username": name, "username_key": accounts.username_key(name),
-                "email": f"{accounts.username_key(name)}@example.org",
-                "email_verified_at": joined, "password_hash": shared_hash,
-                "role": Role.ADMIN.value if user_id == 1 else
-                Role.MODERATOR.value if user_id <= 7 else Role.MEMBER.value,
-                "session_token": secrets.token_urlsafe(32), "created_at": joined,
-                "moderates_all_boards": user_id == 2,
-                "approved_post_count": plan["approved"].get(user_id, 0)
-                + (0 if is_new else rng.randint(3, 40)),
-                "rejected_post_count": plan["rejected"].get(user_id, 0),
-                "suspended_until": suspended.get(user_id), "banned_at": None,
-            })
+            joined = now - timedelta(
+                days=rng.uniform(1, p.days) if is_new else rng.uniform(p.days + 30, 900)
+            )
+            role = seed.staff_role(user_id, moderators=6)
+            users.append(
+                {
+                    **seed.user_row(
+                        user_id, name, password_hash=shared_hash, joined=joined, role=role
+                    ),
+                    "moderates_all_boards": user_id == 2,
+                    "approved_post_count": plan["approved"].get(user_id, 0)
+                    + (0 if is_new else rng.randint(3, 40)),
+                    "rejected_post_count": plan["rejected"].get(user_id, 0),
+                    "suspended_until": suspended.get(user_id),
+                    "banned_at": None,
+                }
+            )
 
         topic_rows = []
         for topic in topics:
             first = topic["first"]
             published = [post for post in topic["posts"] if post["status"] == "published"]
-            moments = [topic["created_at"]] + [at for post in topic["posts"]
-                                               for at in _publications(post)]
+            moments = [topic["created_at"]] + [
+                at for post in topic["posts"] for at in _publications(post)
+            ]
             changes = sum(post["changes"] for post in topic["posts"])
-            topic_rows.append({
-                "id": topic["id"], "board_id": topic["board"], "author_id": first["author"],
-                "title": clean_single_line(seed.title_text(rng)),
-                "status": "published" if first.get("keeps_topic_listed") else first["status"],
-                "is_pinned": False, "is_locked": False,
-                "post_count": len(published), "created_at": topic["created_at"],
-                "last_post_at": max(moments),
-                "revision": len(topic["posts"]) - 1 + changes,
-            })
+            topic_rows.append(
+                {
+                    "id": topic["id"],
+                    "board_id": topic["board"],
+                    "author_id": first["author"],
+                    "title": clean_single_line(seed.title_text(rng)),
+                    "status": "published" if first.get("keeps_topic_listed") else first["status"],
+                    "is_pinned": False,
+                    "is_locked": False,
+                    "post_count": len(published),
+                    "created_at": topic["created_at"],
+                    "last_post_at": max(moments),
+                    "revision": len(topic["posts"]) - 1 + changes,
+                }
+            )
 
         item_rows = []
         post_of_item = {post["item"]: post for post in posts if "item" in post}
@@ -538,28 +668,45 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
                 assert row["board_id"] == post["topic"]["board"]
             item_rows.append(row)
         reason_rows = [dict(reason, id=index) for index, reason in enumerate(plan["reasons"], 1)]
-        event_rows = [{"id": index, "item_id": item_id, "actor_id": actor, "action": action,
-                       "note": note, "created_at": at}
-                      for index, (item_id, actor, action, note, at)
-                      in enumerate(sorted(plan["events"], key=lambda e: (e[4], e[0])), 1)]
+        event_rows = [
+            {
+                "id": index,
+                "item_id": item_id,
+                "actor_id": actor,
+                "action": action,
+                "note": note,
+                "created_at": at,
+            }
+            for index, (item_id, actor, action, note, at) in enumerate(
+                sorted(plan["events"], key=lambda e: (e[4], e[0])), 1
+            )
+        ]
 
         engine = db.engine
         with engine.begin() as conn:
             conn.execute(User.__table__.insert(), users)
             conn.execute(BoardModerator.__table__.insert(), plan["board_moderators"])
             for start in range(0, len(topic_rows), BATCH):
-                conn.execute(Topic.__table__.insert(), topic_rows[start:start + BATCH])
+                conn.execute(Topic.__table__.insert(), topic_rows[start : start + BATCH])
         log(f"  members and topics inserted ({time.perf_counter() - began:.1f}s)")
 
-        specs = [seed.PostSpec(
-            id=post["id"], topic_id=post["topic"]["id"], author_id=post["author"],
-            created_at=post["created_at"], first=post is post["topic"]["first"],
-            target=rng.randint(seed.BODY_MIN, seed.BODY_MAX), deleted=False, edited=False,
-            content_warning=None if rng.random() > 0.04 else rng.choice(seed.CONTENT_WARNINGS))
-            for post in posts]
+        specs = [
+            seed.PostSpec(
+                id=post["id"],
+                topic_id=post["topic"]["id"],
+                author_id=post["author"],
+                created_at=post["created_at"],
+                first=post is post["topic"]["first"],
+                target=rng.randint(seed.BODY_MIN, seed.BODY_MAX),
+                deleted=False,
+                edited=False,
+                content_warning=None if rng.random() > 0.04 else rng.choice(seed.CONTENT_WARNINGS),
+            )
+            for post in posts
+        ]
         status_of = {post["id"]: post["status"] for post in posts}
         engine.dispose()  # no pooled connection may cross the fork below
-        chunks = [(p.seed, specs[start:start + 1_000]) for start in range(0, len(specs), 1_000)]
+        chunks = [(p.seed, specs[start : start + 1_000]) for start in range(0, len(specs), 1_000)]
         context = multiprocessing.get_context("fork")
         written = 0
         with context.Pool(max(1, os.cpu_count() or 1)) as pool, engine.begin() as conn:
@@ -569,60 +716,49 @@ def _seed(url: str, p: Params, wanted: str, log) -> dict:
                 conn.execute(Post.__table__.insert(), post_rows)
                 written += len(post_rows)
                 if written % 40_000 == 0:
-                    log(f"  {written:,} posts rendered and inserted "
-                        f"({time.perf_counter() - began:.1f}s)")
+                    log(
+                        f"  {written:,} posts rendered and inserted "
+                        f"({time.perf_counter() - began:.1f}s)"
+                    )
 
         with engine.begin() as conn:
-            for table, rows in ((ReviewItem.__table__, item_rows),
-                                (ReviewReason.__table__, reason_rows),
-                                (ReviewEvent.__table__, event_rows)):
+            common.set_first_posts(conn)
+            for table, rows in (
+                (ReviewItem.__table__, item_rows),
+                (ReviewReason.__table__, reason_rows),
+                (ReviewEvent.__table__, event_rows),
+            ):
                 for start in range(0, len(rows), BATCH):
-                    conn.execute(table.insert(), rows[start:start + BATCH])
+                    conn.execute(table.insert(), rows[start : start + BATCH])
             # What forum.services.queue_counts keeps as items change (and migration 0008 fills).
-            conn.execute(sa.text(
-                "INSERT INTO review_queue_counts (board_key, kind, waiting) "
-                "SELECT coalesce(board_id, 0), kind, count(*) FROM review_items "
-                "WHERE status = 'pending' GROUP BY coalesce(board_id, 0), kind"))
-            for board_id in board_ids:
-                listed = [topic for topic in topic_rows
-                          if topic["board_id"] == board_id and topic["status"] == "published"]
-                conn.execute(sa.update(Board).where(Board.id == board_id).values(
-                    topic_count=len(listed),
-                    post_count=sum(topic["post_count"] for topic in listed),
-                    last_post_at=max((topic["last_post_at"] for topic in listed),
-                                     default=None)))
-            if engine.dialect.name == "postgresql":
-                for table in ("users", "topics", "posts", "review_items", "review_reasons",
-                              "review_events"):
-                    conn.execute(sa.text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO review_queue_counts (board_key, kind, waiting) "
+                    "SELECT coalesce(board_id, 0), kind, count(*) FROM review_items "
+                    "WHERE status = 'pending' GROUP BY coalesce(board_id, 0), kind"
+                )
+            )
+            seed.set_board_counters(conn, board_ids, topic_rows)
+            common.reset_sequences(
+                conn,
+                ("users", "topics", "posts", "review_items", "review_reasons", "review_events"),
+            )
         log(f"  items, reasons and events inserted ({time.perf_counter() - began:.1f}s)")
-        if engine.dialect.name == "postgresql":
-            # Autovacuum would do this soon after a bulk load; the checks need the statistics.
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(sa.text("VACUUM ANALYZE"))
-        _check(engine, p)
-        if engine.dialect.name != "postgresql":
-            with engine.connect() as conn:
-                conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-
+        common.vacuum_analyze(engine)  # the checks' plans need the statistics
+        common.run_checks(engine, _checks(p), "queue seed")
         meta = _describe(engine, now, users, plan["board_moderators"], board_ids)
-        with engine.begin() as conn:
-            conn.execute(sa.text("CREATE TABLE bench_seed (fingerprint TEXT, meta TEXT)"))
-            conn.execute(sa.text("INSERT INTO bench_seed VALUES (:f, :m)"),
-                         {"f": wanted, "m": json.dumps(meta)})
-        engine.dispose()
+        common.record_seed(engine, wanted, meta)
     log(f"  seeded in {time.perf_counter() - began:.1f}s")
     return meta
 
 
-def _check(engine, p: Params) -> None:
+def _checks(p: Params) -> dict[str, str]:
     """What the services keep true, checked on the rows."""
     from forum import safety
 
-    priority_case = " ".join(f"WHEN '{name}' THEN {priority}"
-                             for name, (priority, _) in safety.CATEGORIES.items())
+    priority_case = " ".join(
+        f"WHEN '{name}' THEN {priority}" for name, (priority, _) in safety.CATEGORIES.items()
+    )
     checks = {
         "items": f"SELECT count(*) != {p.items} FROM review_items",
         "topic status follows its first post": """SELECT count(*) FROM topics t
@@ -681,39 +817,73 @@ def _check(engine, p: Params) -> None:
             AND i.report_count != (SELECT count(*) FROM review_reasons r
                                    WHERE r.item_id = i.id AND r.reporter_id IS NOT NULL)""",
     }
-    with engine.connect() as conn:
-        for name, query in checks.items():
-            wrong = conn.scalar(sa.text(query))
-            if wrong:
-                raise SystemExit(f"queue seed check failed: {name} ({wrong})")
+    return checks
 
 
-def _describe(engine, now: datetime, users: list[dict], board_moderators: list[dict],
-              board_ids: list[int]) -> dict:
+SEEDER = common.Seeder(
+    make=_seed,
+    version=SEED_VERSION,
+    sources=SOURCES,
+    scenario="review-queue",
+    reusing="Database already holds this queue seed; reusing it.",
+    seeding="Seeding a fresh database with the review queue (a minute or two)...",
+    still_good=_young_enough,
+)
+
+
+def _describe(
+    engine, now: datetime, users: list[dict], board_moderators: list[dict], board_ids: list[int]
+) -> dict:
     moderator_id = 3
-    moderator_boards = sorted(row["board_id"] for row in board_moderators
-                              if row["user_id"] == moderator_id)
+    moderator_boards = sorted(
+        row["board_id"] for row in board_moderators if row["user_id"] == moderator_id
+    )
     with engine.connect() as conn:
-        by_kind = {f"{kind}/{status}": count for kind, status, count in conn.execute(sa.text(
-            "SELECT kind, status, count(*) FROM review_items GROUP BY kind, status"))}
-        by_board = dict(conn.execute(sa.text(
-            "SELECT board_id, count(*) FROM review_items WHERE status = 'pending' "
-            "GROUP BY board_id")).all())
-        totals = conn.execute(sa.text(
-            "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM topics), "
-            "(SELECT count(*) FROM users), (SELECT count(*) FROM review_reasons), "
-            "(SELECT count(*) FROM review_events), (SELECT count(*) FROM boards)")).one()
+        by_kind = {
+            f"{kind}/{status}": count
+            for kind, status, count in conn.execute(
+                sa.text("SELECT kind, status, count(*) FROM review_items GROUP BY kind, status")
+            )
+        }
+        by_board = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT board_id, count(*) FROM review_items WHERE status = 'pending' "
+                    "GROUP BY board_id"
+                )
+            ).all()
+        )
+        totals = conn.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM topics), "
+                "(SELECT count(*) FROM users), (SELECT count(*) FROM review_reasons), "
+                "(SELECT count(*) FROM review_events), (SELECT count(*) FROM boards)"
+            )
+        ).one()
         filter_board = moderator_boards[0]
-        reported_in_board = conn.scalar(sa.text(
-            "SELECT count(*) FROM review_items WHERE status = 'pending' AND "
-            "kind = 'reported_post' AND board_id = :b"), {"b": filter_board})
+        reported_in_board = conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM review_items WHERE status = 'pending' AND "
+                "kind = 'reported_post' AND board_id = :b"
+            ),
+            {"b": filter_board},
+        )
     return {
-        "now": now.isoformat(), "items": sum(by_kind.values()), "by_kind_status": by_kind,
+        "now": now.isoformat(),
+        "items": sum(by_kind.values()),
+        "by_kind_status": by_kind,
         "pending": sum(count for key, count in by_kind.items() if key.endswith("/pending")),
         "pending_by_board": {str(board): count for board, count in by_board.items()},
-        "posts": totals[0], "topics": totals[1], "users": totals[2], "reasons": totals[3],
-        "events": totals[4], "boards": totals[5],
-        "admin": users[0]["username"], "moderator": users[moderator_id - 1]["username"],
-        "moderator_boards": moderator_boards, "filter_board": filter_board,
-        "filter_board_pending_reported": reported_in_board, "password": PASSWORD,
+        "posts": totals[0],
+        "topics": totals[1],
+        "users": totals[2],
+        "reasons": totals[3],
+        "events": totals[4],
+        "boards": totals[5],
+        "admin": users[0]["username"],
+        "moderator": users[moderator_id - 1]["username"],
+        "moderator_boards": moderator_boards,
+        "filter_board": filter_board,
+        "filter_board_pending_reported": reported_in_board,
+        "password": PASSWORD,
     }

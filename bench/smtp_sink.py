@@ -79,7 +79,7 @@ class SMTPConnection(asyncio.Protocol):
                 if line_end < 0:
                     return
                 line = bytes(self.buffer[:line_end]).decode("utf-8", "surrogateescape")
-                del self.buffer[:line_end + 2]
+                del self.buffer[: line_end + 2]
                 self.command(line)
 
     # --- SMTP --------------------------------------------------------------------------
@@ -92,8 +92,10 @@ class SMTPConnection(asyncio.Protocol):
         verb = verb.upper()
         if verb == "EHLO":
             self.reset_envelope()
-            self.reply(f"250-{HOSTNAME}\r\n250-SIZE {MAX_SIZE}\r\n250-8BITMIME\r\n"
-                       "250-SMTPUTF8\r\n250 PIPELINING")
+            self.reply(
+                f"250-{HOSTNAME}\r\n250-SIZE {MAX_SIZE}\r\n250-8BITMIME\r\n"
+                "250-SMTPUTF8\r\n250 PIPELINING"
+            )
         elif verb == "HELO":
             self.reset_envelope()
             self.reply(f"250 {HOSTNAME}")
@@ -144,8 +146,8 @@ class SMTPConnection(asyncio.Protocol):
         if end < 0:
             self.searched_to = max(0, len(self.buffer) - len(END_OF_DATA) + 1)
             return False
-        stuffed = bytes(self.buffer[2:end + 2])  # without the DATA line's CRLF; last CRLF kept
-        del self.buffer[:end + len(END_OF_DATA)]
+        stuffed = bytes(self.buffer[2 : end + 2])  # without the DATA line's CRLF; last CRLF kept
+        del self.buffer[: end + len(END_OF_DATA)]
         self.in_data = False
         # Dot-stuffing undone (RFC 5321 4.5.2): a line that starts with a dot lost it.
         content = stuffed[1:] if stuffed.startswith(b".") else stuffed
@@ -163,9 +165,9 @@ class SMTPConnection(asyncio.Protocol):
 
 def _address(argument: str, keyword: str) -> str | None:
     """The address in `FROM:<a@b> SIZE=123` (parameters ignored); None if malformed."""
-    if argument[:len(keyword)].upper() != keyword:
+    if argument[: len(keyword)].upper() != keyword:
         return None
-    rest = argument[len(keyword):].strip()
+    rest = argument[len(keyword) :].strip()
     if rest.startswith("<"):
         closing = rest.find(">")
         return rest[1:closing] if closing > 0 else None
@@ -210,7 +212,8 @@ class Controller:
         self.loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         server = await self.loop.create_server(
-            lambda: SMTPConnection(self.handler, self.connections), self.host, 0)
+            lambda: SMTPConnection(self.handler, self.connections), self.host, 0
+        )
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         await self._stopping.wait()

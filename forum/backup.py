@@ -40,12 +40,12 @@ def backup_sqlite(engine: sa.Engine, target: Path, overwrite: bool = False) -> B
     """
     if engine.dialect.name != "sqlite":
         # pg_dump takes libpq's URL: without SQLAlchemy's "+psycopg", password hidden.
-        url = engine.url.set(drivername=engine.dialect.name).render_as_string(
-            hide_password=True)
+        url = engine.url.set(drivername=engine.dialect.name).render_as_string(hide_password=True)
         raise BackupRefused(
             f"forum backup copies SQLite databases; this one is {engine.dialect.name}. "
             f"Use pg_dump instead, for example: pg_dump -Fc -f kindred.dump '{url}' "
-            "(restore with pg_restore; see README.md, \"Backups and restore\").")
+            '(restore with pg_restore; see README.md, "Backups and restore").'
+        )
     target = target.expanduser().absolute()
     live = engine.url.database
     if live and Path(live).absolute() == target:
@@ -55,23 +55,12 @@ def backup_sqlite(engine: sa.Engine, target: Path, overwrite: bool = False) -> B
     if not target.parent.is_dir():
         raise BackupRefused(f"The folder {target.parent} does not exist.")
 
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                                         dir=target.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+    )
     os.close(handle)
     try:
-        raw = engine.raw_connection()
-        try:
-            copy = sqlite3.connect(temporary)
-            try:
-                raw.driver_connection.backup(copy)  # pages=-1: one step, one snapshot
-                # A copy that stands alone: no -wal file is needed beside it.
-                copy.execute("PRAGMA journal_mode=DELETE")
-                verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
-                pages = copy.execute("PRAGMA page_count").fetchone()[0]
-            finally:
-                copy.close()
-        finally:
-            raw.close()
+        verdict, pages = _copy_into(engine, temporary)
         if verdict != "ok":
             raise BackupRefused(f"The copy failed SQLite's integrity check: {verdict}")
         os.replace(temporary, target)
@@ -79,3 +68,24 @@ def backup_sqlite(engine: sa.Engine, target: Path, overwrite: bool = False) -> B
         Path(temporary).unlink(missing_ok=True)
         raise
     return BackupResult(path=target, size=target.stat().st_size, pages=pages)
+
+
+def _copy_into(engine: sa.Engine, temporary: str) -> tuple[str, int]:
+    """Copy the live SQLite database into `temporary`: SQLite's verdict on the copy
+    ("ok" or what is wrong) and its size in pages."""
+    raw = engine.raw_connection()
+    try:
+        live_database = raw.driver_connection
+        assert isinstance(live_database, sqlite3.Connection)  # backup_sqlite checked the dialect
+        copy = sqlite3.connect(temporary)
+        try:
+            live_database.backup(copy)  # pages=-1: one step, one snapshot
+            # A copy that stands alone: no -wal file is needed beside it.
+            copy.execute("PRAGMA journal_mode=DELETE")
+            verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
+            pages = copy.execute("PRAGMA page_count").fetchone()[0]
+        finally:
+            copy.close()
+    finally:
+        raw.close()
+    return verdict, pages

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from .services import ServiceError, accounts, admin, integrity
 forum_cli = AppGroup("forum", help="Manage Kindred: users, boards, demo content, checks, backups.")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 
@@ -25,10 +26,17 @@ def _fail(message: str) -> None:
 @forum_cli.command("create-user")
 @click.argument("username")
 @click.argument("email")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.MEMBER.value,
-              show_default=True)
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from standard input instead of asking.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.MEMBER.value,
+    show_default=True,
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of asking.",
+)
 def create_user_command(username: str, email: str, role: str, password_stdin: bool) -> None:
     """Create an account (its email address counts as confirmed)."""
     if password_stdin:
@@ -61,21 +69,23 @@ def demo_command() -> None:
     """Fill an empty database with boards, members and conversations."""
     from .demo import DEMO_PASSWORD, fill_demo
 
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Board)) or \
-            db.session.scalar(sa.select(sa.func.count()).select_from(User)):
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Board)) or db.session.scalar(
+        sa.select(sa.func.count()).select_from(User)
+    ):
         click.echo("The database already has boards or members; demo content was not added.")
         return
     logins = fill_demo()
-    click.echo("Demo content added. Log in with any of these (password for all: "
-               f"{DEMO_PASSWORD}):")
+    click.echo(f"Demo content added. Log in with any of these (password for all: {DEMO_PASSWORD}):")
     for username, role in logins:
         click.echo(f"  {username:<12} {role}")
 
 
 @forum_cli.command("check")
-@click.option("--repair", is_flag=True,
-              help="Fix what can be derived (counters, times, rows pointing at nothing), "
-                   "in one transaction.")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Fix what can be derived (counters, times, rows pointing at nothing), in one transaction.",
+)
 def check_command(repair: bool) -> None:
     """Report every inconsistency in the database; exit status 1 if there is any."""
     if not repair:
@@ -84,8 +94,10 @@ def check_command(repair: bool) -> None:
             click.echo(str(problem))
         if problems:
             fixable = sum(problem.repairable for problem in problems)
-            click.echo(f"{len(problems)} problem{'' if len(problems) == 1 else 's'} found; "
-                       f"--repair can fix {fixable} of them.")
+            click.echo(
+                f"{len(problems)} problem{'' if len(problems) == 1 else 's'} found; "
+                f"--repair can fix {fixable} of them."
+            )
             sys.exit(1)
         click.echo("The database is consistent.")
         return
@@ -95,11 +107,15 @@ def check_command(repair: bool) -> None:
     for problem in result.left:
         click.echo(f"Not repaired: {problem}")
     if result.left:
-        click.echo(f"{len(result.repaired)} repaired; {len(result.left)} left for a person "
-                   "to decide.")
+        click.echo(
+            f"{len(result.repaired)} repaired; {len(result.left)} left for a person to decide."
+        )
         sys.exit(1)
-    click.echo(f"{len(result.repaired)} repaired; the database is consistent."
-               if result.repaired else "The database is consistent.")
+    click.echo(
+        f"{len(result.repaired)} repaired; the database is consistent."
+        if result.repaired
+        else "The database is consistent."
+    )
 
 
 @forum_cli.command("backup")
@@ -113,8 +129,10 @@ def backup_command(path: Path, overwrite: bool) -> None:
         result = backup_sqlite(db.engine, path, overwrite=overwrite)
     except BackupRefused as refusal:
         _fail(str(refusal))
-    click.echo(f"Backup written to {result.path} ({result.size / 1_048_576:.1f} MB, "
-               "integrity check passed).")
+    click.echo(
+        f"Backup written to {result.path} ({result.size / 1_048_576:.1f} MB, "
+        "integrity check passed)."
+    )
 
 
 @forum_cli.command("reindex")
@@ -126,15 +144,23 @@ def reindex_command() -> None:
         click.echo(f"Indexed {done:,} of {total:,} posts…")
 
     count = search.reindex(progress)
-    click.echo(f"The search index holds {count:,} published "
-               f"post{'' if count == 1 else 's'}.")
+    click.echo(f"The search index holds {count:,} published post{'' if count == 1 else 's'}.")
 
 
 @forum_cli.command("erase-accounts")
-@click.option("--now", "now_text", metavar="ISO-TIME", default=None,
-              help="Act as if it were this UTC time (for checks); default: now.")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Stop after erasing this many accounts.")
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-TIME",
+    default=None,
+    help="Act as if it were this UTC time (for checks); default: now.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after erasing this many accounts.",
+)
 def erase_accounts_command(now_text: str | None, limit: int | None) -> None:
     """Erase the accounts whose deletion is due (run it from cron, e.g. hourly; safe to
     run twice or as several copies at once)."""
@@ -150,20 +176,25 @@ def erase_accounts_command(now_text: str | None, limit: int | None) -> None:
             _fail("--now takes a time like 2026-12-31T09:00")
         now = now if now.tzinfo else now.replace(tzinfo=UTC)
     report = leaving.erase_due(now, limit=limit)
-    click.echo(f"Erased {report.erased} account{'' if report.erased == 1 else 's'}; "
-               f"finished {report.posts_finished} post{'' if report.posts_finished == 1 else 's'}"
-               " kept for moderators until now.")
+    click.echo(
+        f"Erased {report.erased} account{'' if report.erased == 1 else 's'}; "
+        f"finished {report.posts_finished} post{'' if report.posts_finished == 1 else 's'}"
+        " kept for moderators until now."
+    )
     if report.failed:
-        _fail(f"{report.failed} account{'' if report.failed == 1 else 's'} could not be "
-              "erased (see the log); they are tried again on the next run.")
+        _fail(
+            f"{report.failed} account{'' if report.failed == 1 else 's'} could not be "
+            "erased (see the log); they are tried again on the next run."
+        )
 
 
 mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
 
 
 @mail_cli.command("send")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Stop after this many messages.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Stop after this many messages."
+)
 def send_mail_command(limit: int | None) -> None:
     """Send the waiting mail over SMTP_CONNECTIONS connections; what the server does
     not take now stays for the next run."""

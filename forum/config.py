@@ -6,6 +6,8 @@ create_app() that overrides these.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import secrets
 from pathlib import Path
@@ -52,17 +54,19 @@ def from_environment_without_key(instance_path: Path) -> dict:
 
 
 def from_environment(instance_path: Path) -> dict:
-    return _settings(instance_path, secret_key=os.environ.get("SECRET_KEY")
-                     or load_or_create_secret_key(instance_path))
+    return _settings(
+        instance_path,
+        secret_key=os.environ.get("SECRET_KEY") or load_or_create_secret_key(instance_path),
+    )
 
 
 def _settings(instance_path: Path, secret_key: str | None) -> dict:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'kindred.db'}"
     # Heroku-style URLs name the old driver; we ship psycopg 3.
     if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
     elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
 
     base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     over_https = base_url.startswith("https://")
@@ -96,7 +100,7 @@ def _settings(instance_path: Path, secret_key: str | None) -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "TOPICS_PER_PAGE": _int("TOPICS_PER_PAGE", 30),
         "POSTS_PER_PAGE": _int("POSTS_PER_PAGE", 20),
-        # Memory for topic pages kept rendered for logged-out visitors, per process (0: none).
+        # Memory per process for each kind of kept page part (forum.page_cache); 0: none.
         "PAGE_CACHE_MB": _int("PAGE_CACHE_MB", 32),
         # Moderation: a new member's first N posts wait for a moderator; a post that
         # N different trusted members report is hidden until a moderator decides.
@@ -117,7 +121,12 @@ FIXED = {
     "SQLALCHEMY_RECORD_QUERIES": False,
     # Test each pooled connection before use: after a database restart or a network cut
     # the app reconnects by itself instead of failing on a dead connection.
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # JSON columns (the audit log's before and after) hold their text as written, not
+    # \u escapes: erasing a member's address finds it there whatever letters it has.
+    "SQLALCHEMY_ENGINE_OPTIONS": {
+        "pool_pre_ping": True,
+        "json_serializer": functools.partial(json.dumps, ensure_ascii=False, sort_keys=True),
+    },
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
     # Safe because templates link static files by fingerprinted URL (asset_url).
@@ -127,4 +136,3 @@ FIXED = {
     "VERIFY_TOKEN_HOURS": 48,
     "RESET_TOKEN_MINUTES": 60,
 }
-

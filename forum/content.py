@@ -8,15 +8,40 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 import nh3
 from markdown_it import MarkdownIt
 
-ALLOWED_TAGS = frozenset({
-    "p", "br", "hr", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote",
-    "pre", "code", "em", "strong", "del", "s", "a",
-})
+if TYPE_CHECKING:
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p",
+        "br",
+        "hr",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "pre",
+        "code",
+        "em",
+        "strong",
+        "del",
+        "s",
+        "a",
+    }
+)
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
 ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
@@ -31,7 +56,9 @@ _md.enable(["strikethrough", "linkify"])
 _md.disable("image")
 
 
-def _shift_heading(self, tokens, idx, options, env):
+def _shift_heading(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
     token = tokens[idx]
     level = min(int(token.tag[1]) + HEADING_SHIFT, 6)
     token.tag = f"h{level}"
@@ -58,8 +85,9 @@ def _is_safe_href(value: str) -> bool:
         if ":" not in head:
             continue  # a relative link: no scheme to run
         scheme = head.split(":", 1)[0]
-        visible = "".join(char for char in scheme
-                          if not (is_invisible_or_control(char) or char.isspace()))
+        visible = "".join(
+            char for char in scheme if not (is_invisible_or_control(char) or char.isspace())
+        )
         if visible != scheme or visible.lower() not in ALLOWED_URL_SCHEMES:
             return False
     return True
@@ -97,8 +125,11 @@ _WHITESPACE = re.compile(r"\s+")
 def clean_single_line(text: str) -> str:
     """For titles and labels: NFC, no invisible or control characters, one line."""
     text = unicodedata.normalize("NFC", text)
-    text = "".join(" " if char.isspace() else char for char in text
-                   if char.isspace() or not is_invisible_or_control(char))
+    text = "".join(
+        " " if char.isspace() else char
+        for char in text
+        if char.isspace() or not is_invisible_or_control(char)
+    )
     return _WHITESPACE.sub(" ", text).strip()
 
 

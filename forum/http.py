@@ -23,8 +23,9 @@ class _ReplacingFormDataParser(FormDataParser):
     """
 
     def _parse_urlencoded(self, stream, mimetype, content_length, options):
-        items = parse_qsl(stream.read().decode("utf-8", "replace"), keep_blank_values=True,
-                          errors="replace")
+        items = parse_qsl(
+            stream.read().decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
+        )
         return stream, self.cls(items), self.cls()
 
 
@@ -39,10 +40,15 @@ def refuse_nul_in_query() -> None:
     "no match"), so a hand-made address like /admin/audit?actor=%00 would be a 500. (Path
     arguments need no check: slugs and ids have converters, tokens are only hashed.)
     """
-    if any("\x00" in key or any("\x00" in value for value in values)
-           for key, values in request.args.lists()):
-        abort(400, "This address contains a character (NUL) that no page of ours uses. "
-                   "Please check the link and try again.")
+    if any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for key, values in request.args.lists()
+    ):
+        abort(
+            400,
+            "This address contains a character (NUL) that no page of ours uses. "
+            "Please check the link and try again.",
+        )
 
 
 class IdConverter(IntegerConverter):

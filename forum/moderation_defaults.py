@@ -33,15 +33,26 @@ DEFAULT_CRISIS_PHRASES = (
 
 DEFAULT_REASON_TEMPLATES = (
     ("Welcome, approved", "Thank you for posting. Your post is now visible to everyone."),
-    ("Personal details", "Your post included personal details (such as a phone number, "
-     "email or address). To keep you safe, please post it again without them."),
-    ("Harassment or hate", "Posts that attack or demean other people are not allowed here. "
-     "Please see the community guidelines."),
+    (
+        "Personal details",
+        "Your post included personal details (such as a phone number, "
+        "email or address). To keep you safe, please post it again without them.",
+    ),
+    (
+        "Harassment or hate",
+        "Posts that attack or demean other people are not allowed here. "
+        "Please see the community guidelines.",
+    ),
     ("Spam or advertising", "Advertising and spam are not allowed here."),
-    ("Medical advice", "Kindred is peer support: please share your own experience rather "
-     "than medical advice."),
-    ("Member at risk", "We have reached out with support. Please look at the Get help now "
-     "page: people there can help straight away."),
+    (
+        "Medical advice",
+        "Kindred is peer support: please share your own experience rather than medical advice.",
+    ),
+    (
+        "Member at risk",
+        "We have reached out with support. Please look at the Get help now "
+        "page: people there can help straight away.",
+    ),
     ("Off topic", "This board is for a different subject; please post in a board that fits."),
 )
 

@@ -15,41 +15,49 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .models.enums import ReviewCategory, WatchedAction
+
 WORD = re.compile(r"\w+")
 
 #: Why an item is in the review queue: (priority, label). Higher goes first;
 #: a member at risk before harassment, before personal details, before
 #: held new-member posts, before spam.
-CATEGORIES: dict[str, tuple[int, str]] = {
-    "at_risk": (100, "Someone may be at risk"),
-    "harassment": (80, "Harassment or hate"),
-    "personal_details": (60, "Sharing personal details"),
-    "watched_word": (50, "Watched word"),
-    "account": (45, "Account to review"),
-    "new_member": (40, "New member's post"),
-    "premoderated": (40, "Pre-moderated board"),
-    "other": (30, "Something else"),
-    "spam": (20, "Spam"),
+CATEGORIES: dict[ReviewCategory, tuple[int, str]] = {
+    ReviewCategory.AT_RISK: (100, "Someone may be at risk"),
+    ReviewCategory.HARASSMENT: (80, "Harassment or hate"),
+    ReviewCategory.PERSONAL_DETAILS: (60, "Sharing personal details"),
+    ReviewCategory.WATCHED_WORD: (50, "Watched word"),
+    ReviewCategory.ACCOUNT: (45, "Account to review"),
+    ReviewCategory.NEW_MEMBER: (40, "New member's post"),
+    ReviewCategory.PREMODERATED: (40, "Pre-moderated board"),
+    ReviewCategory.OTHER: (30, "Something else"),
+    ReviewCategory.SPAM: (20, "Spam"),
 }
 #: Each further report on an item adds this much, up to REPORT_BOOST_MAX, which
 #: stays below the gap between categories so more reports never reorder them.
 REPORT_BOOST, REPORT_BOOST_MAX = 2, 9
 
 #: Content about self-harm or violence: collapsed on the moderator's item page.
-SENSITIVE_CATEGORIES = frozenset({"at_risk", "harassment"})
+SENSITIVE_CATEGORIES = frozenset({ReviewCategory.AT_RISK, ReviewCategory.HARASSMENT})
 
 #: The reasons a member can choose when reporting a post, in the order offered.
-REPORT_REASONS = ("at_risk", "harassment", "personal_details", "spam", "other")
+REPORT_REASONS = (
+    ReviewCategory.AT_RISK,
+    ReviewCategory.HARASSMENT,
+    ReviewCategory.PERSONAL_DETAILS,
+    ReviewCategory.SPAM,
+    ReviewCategory.OTHER,
+)
 
-WATCHED_ACTIONS = ("block", "hold", "flag")
-CRISIS = "crisis"
+WATCHED_ACTIONS = (WatchedAction.BLOCK, WatchedAction.HOLD, WatchedAction.FLAG)
+CRISIS = WatchedAction.CRISIS
 
 
-def priority_of(category: str) -> int:
+def priority_of(category: ReviewCategory) -> int:
     return CATEGORIES[category][0]
 
 
-def label_of(category: str) -> str:
+def label_of(category: ReviewCategory) -> str:
     return CATEGORIES.get(category, (0, category))[1]
 
 
@@ -73,7 +81,8 @@ _DATE = re.compile(r"(?<!\d)(?:\d{4}-\d{2}-\d{2}|\d{1,2}([./-])\d{1,2}\1\d{4})(?
 _STREET = re.compile(
     r"\b\d{1,5}[A-Za-z]?,?[ \t]+(?:[A-Z][\w'’.-]{0,30}[ \t]+){1,3}"
     r"(?i:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|court|ct|close"
-    r"|crescent|place|pl|terrace|way|gardens|grove|square|sq)\b")
+    r"|crescent|place|pl|terrace|way|gardens|grove|square|sq)\b"
+)
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2}\b")
 
 
@@ -94,7 +103,7 @@ def personal_details(text: str) -> list[str]:
 class Phrase:
     phrase: str  # as the admin wrote it, for messages
     key: str  # phrase_key(phrase)
-    action: str  # block | hold | flag | crisis
+    action: str  # a WatchedAction, or a member's mute (forum.personal_filters)
 
 
 class PhraseMatcher:
@@ -112,7 +121,7 @@ class PhraseMatcher:
         found: dict[tuple[str, str], Phrase] = {}
         for start, word in enumerate(text_words):
             for key_words, phrase in self._by_first_word.get(word, ()):
-                if tuple(text_words[start:start + len(key_words)]) == key_words:
+                if tuple(text_words[start : start + len(key_words)]) == key_words:
                     found.setdefault((phrase.key, phrase.action), phrase)
         return list(found.values())
 
@@ -126,7 +135,7 @@ class Assessment:
     held: tuple[str, ...] = ()
     flagged: tuple[str, ...] = ()
     personal: tuple[str, ...] = ()
-    reasons: list[tuple[str, str]] = field(default_factory=list)
+    reasons: list[tuple[ReviewCategory, str]] = field(default_factory=list)
 
 
 def assess(text: str, phrases: Iterable[Phrase]) -> Assessment:
@@ -136,17 +145,30 @@ def assess(text: str, phrases: Iterable[Phrase]) -> Assessment:
         return tuple(sorted(match.phrase for match in matches if match.action == action))
 
     crisis, personal = matched(CRISIS), tuple(personal_details(text))
-    blocked, held, flagged = matched("block"), matched("hold"), matched("flag")
-    reasons: list[tuple[str, str]] = []
+    blocked, held = matched(WatchedAction.BLOCK), matched(WatchedAction.HOLD)
+    flagged = matched(WatchedAction.FLAG)
+    reasons: list[tuple[ReviewCategory, str]] = []
     if crisis:
-        reasons.append(("at_risk", "Crisis language: " + ", ".join(crisis)))
+        reasons.append((ReviewCategory.AT_RISK, "Crisis language: " + ", ".join(crisis)))
     if personal:
-        reasons.append(("personal_details", "Looks like it shares " + ", ".join(personal)))
+        reasons.append(
+            (ReviewCategory.PERSONAL_DETAILS, "Looks like it shares " + ", ".join(personal))
+        )
     if blocked and crisis:
         # Not refused (a member at risk is never turned away), but never published unseen.
-        reasons.append(("watched_word", "Blocked words, held because of crisis language: "
-                        + ", ".join(blocked)))
+        reasons.append(
+            (
+                ReviewCategory.WATCHED_WORD,
+                "Blocked words, held because of crisis language: " + ", ".join(blocked),
+            )
+        )
     if held or flagged:
-        reasons.append(("watched_word", "Watched words: " + ", ".join(held + flagged)))
-    return Assessment(crisis=crisis, blocked=blocked, held=held, flagged=flagged,
-                      personal=personal, reasons=reasons)
+        reasons.append((ReviewCategory.WATCHED_WORD, "Watched words: " + ", ".join(held + flagged)))
+    return Assessment(
+        crisis=crisis,
+        blocked=blocked,
+        held=held,
+        flagged=flagged,
+        personal=personal,
+        reasons=reasons,
+    )

@@ -7,37 +7,41 @@ URL to run everything against PostgreSQL instead of SQLite.
 
 from __future__ import annotations
 
-import html
 import os
-import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
-from flask.testing import FlaskClient
 
 from forum import create_app, mail
 from forum.extensions import db
-from forum.models import (
-    Board,
-    BoardModerator,
-    Helpline,
-    ReasonTemplate,
-    Role,
-    SiteText,
-    Topic,
-    User,
-    WatchedPhrase,
+from forum.services import accounts
+from tests.helpers import workers
+from tests.helpers.app import (
+    TEST_PASSWORD,
+    BufferedClient,
+    Factory,
+    app_settings,
+    empty_database,
+    log_in,
 )
-from forum.moderation_defaults import (
-    DEFAULT_CRISIS_PHRASES,
-    DEFAULT_MODERATION_HOURS,
-    DEFAULT_REASON_TEMPLATES,
-)
-from forum.safety import phrase_key
-from forum.services import accounts, admin, helplines, posting
 
-TEST_PASSWORD = "correct horse battery staple"
+BASE_DATABASE_URL = pytest.StashKey[str | None]()
+
+
+def pytest_configure(config):
+    # Before any test module is imported: some read TEST_REDIS_URL at import time.
+    config.stash[BASE_DATABASE_URL] = workers.use_worker_services()
+
+
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if E2E in item.path.parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def pytest_report_header(config):
@@ -49,12 +53,15 @@ def _database_url_for_display() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory, pytestconfig) -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'kindred-test.db'}"
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    url = workers.normalised(url)
+    base = pytestconfig.stash[BASE_DATABASE_URL]
+    # Under xdist, a worker's own database beside the base one (see tests/helpers/workers.py).
+    if base and workers.normalised(base) != url and url.startswith("postgresql"):
+        workers.create_database_if_missing(base, url)
     engine = sa.create_engine(url)
     with engine.begin() as connection:  # a clean schema, so a second run starts clean
         connection.execute(sa.text("DROP SCHEMA public CASCADE"))
@@ -63,24 +70,12 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
-def _config(database_url: str, instance_path) -> dict:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "MAIL_BACKEND": "memory",
-        "BASE_URL": "https://kindred.example",
-        "RATELIMIT_ENABLED": False,
-        "WTF_CSRF_ENABLED": False,
-    }
-
-
 @pytest.fixture(scope="session")
 def migrated_database(database_url, tmp_path_factory) -> str:
     """Run the real migrations once; tests then share the schema."""
     from flask_migrate import upgrade
 
-    app = create_app(_config(database_url, None))
+    app = create_app(app_settings(database_url, None))
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -96,32 +91,10 @@ def fast_password_hashing():
     accounts.password_hasher = production
 
 
-def empty_database() -> None:
-    """Delete every row (children first), then put back what the migrations seed."""
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
-    db.session.add_all(Helpline(**row) for row in helplines.default_rows())
-    db.session.add_all(WatchedPhrase(phrase=phrase, phrase_key=phrase_key(phrase),
-                                     action="crisis") for phrase in DEFAULT_CRISIS_PHRASES)
-    db.session.add_all(ReasonTemplate(position=index, label=label, text=text)
-                       for index, (label, text) in enumerate(DEFAULT_REASON_TEMPLATES))
-    db.session.add(SiteText(key="moderation_hours", value=DEFAULT_MODERATION_HOURS))
-    db.session.commit()
-
-
 @pytest.fixture
 def app_config(migrated_database) -> dict:
     """Override in a test module (or mutate) to change settings for that test's app."""
-    return _config(migrated_database, None)
-
-
-class BufferedClient(FlaskClient):
-    """Reads each response to the end, as a browser does, so that work the app
-    schedules for after the response (account mail) has run when a call returns."""
-
-    def open(self, *args, **kwargs):
-        kwargs.setdefault("buffered", True)
-        return super().open(*args, **kwargs)
+    return app_settings(migrated_database, None)
 
 
 @pytest.fixture
@@ -154,69 +127,9 @@ def ctx(app):
         yield
 
 
-def _detached(instance):
-    """Load every column, then let the object outlive its session (for tests to read)."""
-    db.session.refresh(instance)
-    db.session.expunge(instance)
-    return instance
-
-
-class Factory:
-    """Makes users, boards and posts through the real services."""
-
-    def __init__(self, app):
-        self.app = app
-        self._count = 0
-
-    def user(self, username: str | None = None, *, role: str = Role.MEMBER,
-             verified: bool = True, email: str | None = None, trusted: bool = True,
-             moderates: tuple = (), moderates_all: bool = False) -> User:
-        """A member; `trusted` (the default) means their posts no longer wait for review.
-
-        A moderator moderates the boards in `moderates` (Board objects), or every
-        board with moderates_all.
-        """
-        self._count += 1
-        username = username or f"member{self._count}"
-        email = email or f"{username.lower()}@example.org"
-        with self.app.test_request_context():
-            user = accounts.create_user(username, email, TEST_PASSWORD, role=role,
-                                        verified=verified)
-            if trusted:
-                user.approved_post_count = self.app.config["NEW_MEMBER_REVIEW_POSTS"]
-            user.moderates_all_boards = moderates_all
-            db.session.add_all(BoardModerator(user_id=user.id, board_id=board.id)
-                               for board in moderates)
-            db.session.commit()
-            return _detached(user)
-
-    def board(self, slug: str = "general", name: str | None = None, *, is_public: bool = True):
-        with self.app.test_request_context():
-            board = admin.create_board(slug, name or slug.title(), f"About {slug}",
-                                         is_public=is_public)
-            return _detached(board)
-
-    def topic(self, author: User, board, title: str = "A topic", body: str = "Hello there",
-              content_warning: str | None = None):
-        with self.app.test_request_context():
-            author, board = db.session.get(User, author.id), db.session.get(Board, board.id)
-            topic = posting.create_topic(author, board, title, body, content_warning).topic
-            return _detached(topic)
-
-    def reply(self, author: User, topic, body: str = "A reply"):
-        with self.app.test_request_context():
-            author, topic = db.session.get(User, author.id), db.session.get(Topic, topic.id)
-            post = posting.create_reply(author, topic, body).post
-            return _detached(post)
-
-
 @pytest.fixture
 def make(app) -> Factory:
     return Factory(app)
-
-
-def log_in(client, login: str, password: str = TEST_PASSWORD):
-    return client.post("/login", data={"login": login, "password": password})
 
 
 @pytest.fixture
@@ -232,15 +145,3 @@ def auth(client):
             return client.post("/logout")
 
     return Auth()
-
-
-def page_text(response) -> str:
-    """The response body as a reader sees its characters (entities decoded)."""
-    return html.unescape(response.get_data(as_text=True))
-
-
-LINK = re.compile(r"https?://\S+")
-
-
-def links_in(message) -> list[str]:
-    return LINK.findall(message.get_content())

@@ -4,7 +4,6 @@ moderation hours and helplines, each change in the audit log; and the log itself
 from __future__ import annotations
 
 import html
-import json
 import re
 
 import pytest
@@ -23,21 +22,30 @@ from forum.models import (
 )
 from forum.services import admin as admin_service
 from forum.services import audit
-from tests.conftest import page_text
-from tests.test_queries import count_queries
+from tests.helpers.app import page_text
+from tests.helpers.queries import count_queries
 
 ADMIN_PAGES = [
-    "/admin/", "/admin/boards", "/admin/boards/{board}", "/admin/members",
-    "/admin/members/{user}", "/admin/watched-words", "/admin/crisis-phrases",
-    "/admin/reason-templates", "/admin/reason-templates/{template}",
-    "/admin/moderation-hours", "/admin/audit", "/admin/helplines",
+    "/admin/",
+    "/admin/boards",
+    "/admin/boards/{board}",
+    "/admin/members",
+    "/admin/members/{user}",
+    "/admin/watched-words",
+    "/admin/crisis-phrases",
+    "/admin/reason-templates",
+    "/admin/reason-templates/{template}",
+    "/admin/moderation-hours",
+    "/admin/audit",
+    "/admin/helplines",
 ]
 
 
 def field_error(response, field_id: str) -> str:
     """The message shown beside a field (empty when there is none)."""
-    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>',
-                      response.text, re.S)
+    match = re.search(
+        rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>', response.text, re.S
+    )
     return page_text_of(match.group(1)) if match else ""
 
 
@@ -57,7 +65,7 @@ def only_entry(app, action: str) -> tuple[AuditEntry, dict, dict]:
     entries = audit_entries(app, action=action)
     assert len(entries) == 1, [entry.action for entry in audit_entries(app)]
     entry = entries[0]
-    return entry, json.loads(entry.before), json.loads(entry.after)
+    return entry, entry.before, entry.after
 
 
 @pytest.fixture
@@ -69,6 +77,7 @@ def admin(make, auth):
 
 # --- who may come in -------------------------------------------------------------------
 
+
 def test_only_admins_reach_the_admin_pages(app, client, make, auth):
     board = make.board()
     member = make.user("river")
@@ -76,8 +85,9 @@ def test_only_admins_reach_the_admin_pages(app, client, make, auth):
     everyone_moderator = make.user("warden", role=Role.MODERATOR, moderates_all=True)
     with app.app_context():
         template_id = db.session.scalar(sa.select(sa.func.min(ReasonTemplate.id)))
-    pages = [page.format(board=board.id, user=member.id, template=template_id)
-             for page in ADMIN_PAGES]
+    pages = [
+        page.format(board=board.id, user=member.id, template=template_id) for page in ADMIN_PAGES
+    ]
     for page in pages:
         response = client.get(page)
         assert response.status_code == 302 and "/login" in response.headers["Location"], page
@@ -86,14 +96,20 @@ def test_only_admins_reach_the_admin_pages(app, client, make, auth):
         for page in pages:
             assert client.get(page).status_code == 403, (user.username, page)
         # Writes are refused too, and change nothing.
-        assert client.post("/admin/watched-words", data={
-            "phrase": "sneaky", "action": "block"}).status_code == 403
+        assert (
+            client.post(
+                "/admin/watched-words", data={"phrase": "sneaky", "action": "block"}
+            ).status_code
+            == 403
+        )
         assert client.post(f"/admin/members/{user.id}", data={"role": "admin"}).status_code == 403
         auth.logout()
     with app.app_context():
         assert db.session.get(User, member.id).role == Role.MEMBER
-        assert db.session.scalar(sa.select(WatchedPhrase).where(
-            WatchedPhrase.phrase == "sneaky")) is None
+        assert (
+            db.session.scalar(sa.select(WatchedPhrase).where(WatchedPhrase.phrase == "sneaky"))
+            is None
+        )
     auth.login(make.user("boss", role=Role.ADMIN))
     for page in pages:
         response = client.get(page)
@@ -120,9 +136,16 @@ def check_page_structure(text: str, page: str) -> None:
 def test_the_index_links_every_admin_page_and_the_nav_links_the_index(client, admin):
     index = client.get("/admin/")
     assert "<h1>Administration</h1>" in index.text
-    for page in ("/admin/boards", "/admin/members", "/admin/watched-words",
-                 "/admin/crisis-phrases", "/admin/reason-templates", "/admin/moderation-hours",
-                 "/admin/audit", "/admin/helplines"):
+    for page in (
+        "/admin/boards",
+        "/admin/members",
+        "/admin/watched-words",
+        "/admin/crisis-phrases",
+        "/admin/reason-templates",
+        "/admin/moderation-hours",
+        "/admin/audit",
+        "/admin/helplines",
+    ):
         assert f'href="{page}"' in index.text, page
     assert '<a href="/admin/">Admin</a>' in client.get("/").text
 
@@ -134,14 +157,25 @@ def test_members_do_not_see_the_admin_link(client, make, auth):
 
 # --- boards ------------------------------------------------------------------------------
 
+
 def test_admin_adds_a_premoderated_members_only_board(app, client, admin):
     form = client.get("/admin/boards").text
-    for explanation in ("trusted members' posts appear at once",
-                        "every post waits for a moderator", "read-only"):
+    for explanation in (
+        "trusted members' posts appear at once",
+        "every post waits for a moderator",
+        "read-only",
+    ):
         assert explanation in page_text_of(form)
-    response = client.post("/admin/boards", data={
-        "slug": "grief", "name": "Grief and loss", "description": "Somewhere to talk.",
-        "mode": "premoderated", "position": ""})
+    response = client.post(
+        "/admin/boards",
+        data={
+            "slug": "grief",
+            "name": "Grief and loss",
+            "description": "Somewhere to talk.",
+            "mode": "premoderated",
+            "position": "",
+        },
+    )
     assert response.status_code == 302
     listing = page_text(client.get("/admin/boards"))
     assert "Grief and loss" in listing and "Pre-moderated" in listing
@@ -149,11 +183,18 @@ def test_admin_adds_a_premoderated_members_only_board(app, client, admin):
     with app.app_context():
         board = db.session.scalar(sa.select(Board).where(Board.slug == "grief"))
         assert (board.mode, board.is_public, board.description) == (
-            "premoderated", False, "Somewhere to talk.")
+            "premoderated",
+            False,
+            "Somewhere to talk.",
+        )
         board_id = board.id
     entry, before, after = only_entry(app, "board.create")
     assert (entry.actor_id, entry.actor_name, entry.target_type, entry.target_id) == (
-        admin.id, "boss", "board", board_id)
+        admin.id,
+        "boss",
+        "board",
+        board_id,
+    )
     assert before == {}
     assert after["slug"] == "grief" and after["mode"] == "premoderated"
     assert after["is_public"] is False
@@ -163,14 +204,25 @@ def test_admin_edits_a_board_and_changes_its_mode(app, client, make, admin):
     board = make.board("general", "General")
     page = client.get(f"/admin/boards/{board.id}")
     assert re.search(r'<input checked[^>]*value="open"', page.text)
-    response = client.post(f"/admin/boards/{board.id}", data={
-        "name": "General chat", "description": "About general", "is_public": "y",
-        "mode": "locked", "position": "5"})
+    response = client.post(
+        f"/admin/boards/{board.id}",
+        data={
+            "name": "General chat",
+            "description": "About general",
+            "is_public": "y",
+            "mode": "locked",
+            "position": "5",
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         saved = db.session.get(Board, board.id)
         assert (saved.name, saved.mode, saved.position, saved.slug) == (
-            "General chat", "locked", 5, "general")
+            "General chat",
+            "locked",
+            5,
+            "general",
+        )
     entry, before, after = only_entry(app, "board.update")
     assert entry.target_id == board.id and entry.actor_name == "boss"
     # Only what changed is recorded.
@@ -182,19 +234,18 @@ def test_admin_edits_a_board_and_changes_its_mode(app, client, make, admin):
 
 def test_a_bad_board_is_refused_beside_its_field_keeping_the_input(app, client, make, admin):
     make.board("general")
-    taken = client.post("/admin/boards", data={"slug": "general", "name": "Again",
-                                               "mode": "open"})
+    taken = client.post("/admin/boards", data={"slug": "general", "name": "Again", "mode": "open"})
     assert taken.status_code == 400
     assert "exists already" in field_error(taken, "slug")
     assert 'value="Again"' in taken.text
-    bad = client.post("/admin/boards", data={"slug": "Not a slug!", "name": "Odd",
-                                             "mode": "open"})
+    bad = client.post("/admin/boards", data={"slug": "Not a slug!", "name": "Odd", "mode": "open"})
     assert bad.status_code == 400
     assert "lower-case letters, digits and dashes" in field_error(bad, "slug")
     assert 'value="Not a slug!"' in bad.text
     mode = client.post("/admin/boards", data={"slug": "odd", "name": "Odd", "mode": "chaos"})
-    assert mode.status_code == 400 and "Choose open, pre-moderated or locked" in \
-        field_error(mode, "mode")
+    assert mode.status_code == 400 and "Choose open, pre-moderated or locked" in field_error(
+        mode, "mode"
+    )
     nameless = client.post("/admin/boards", data={"slug": "odd", "name": "  ", "mode": "open"})
     assert nameless.status_code == 400 and field_error(nameless, "name")
     with app.app_context():
@@ -204,36 +255,48 @@ def test_a_bad_board_is_refused_beside_its_field_keeping_the_input(app, client, 
 
 # --- members and roles ------------------------------------------------------------------
 
+
 def test_admin_makes_a_member_moderator_of_some_boards(app, client, make, admin):
     anxiety, grief, general = make.board("anxiety"), make.board("grief"), make.board("general")
     member = make.user("river")
     page = client.get(f"/admin/members/{member.id}")
     assert "river@example.org" in page.text  # the address, on the member's own page only
-    response = client.post(f"/admin/members/{member.id}", data={
-        "role": "moderator", "boards": [anxiety.id, grief.id]})
+    response = client.post(
+        f"/admin/members/{member.id}", data={"role": "moderator", "boards": [anxiety.id, grief.id]}
+    )
     assert response.status_code == 302
     with app.app_context():
         saved = db.session.get(User, member.id)
         assert saved.role == Role.MODERATOR and not saved.moderates_all_boards
-        assert set(db.session.scalars(sa.select(BoardModerator.board_id).where(
-            BoardModerator.user_id == member.id))) == {anxiety.id, grief.id}
+        assert set(
+            db.session.scalars(
+                sa.select(BoardModerator.board_id).where(BoardModerator.user_id == member.id)
+            )
+        ) == {anxiety.id, grief.id}
     entry, before, after = only_entry(app, "member.role")
     assert (entry.actor_name, entry.target_type, entry.target_id) == ("boss", "user", member.id)
     assert before == {"role": "member", "moderates_all_boards": False, "board_ids": []}
-    assert after == {"role": "moderator", "moderates_all_boards": False,
-                     "board_ids": sorted([anxiety.id, grief.id])}
+    assert after == {
+        "role": "moderator",
+        "moderates_all_boards": False,
+        "board_ids": sorted([anxiety.id, grief.id]),
+    }
     # The new list replaces the old one; the page shows it ticked.
-    client.post(f"/admin/members/{member.id}", data={
-        "role": "moderator", "boards": [general.id], "moderates_all_boards": "y"})
+    client.post(
+        f"/admin/members/{member.id}",
+        data={"role": "moderator", "boards": [general.id], "moderates_all_boards": "y"},
+    )
     with app.app_context():
-        assert list(db.session.scalars(sa.select(BoardModerator.board_id).where(
-            BoardModerator.user_id == member.id))) == [general.id]
+        assert list(
+            db.session.scalars(
+                sa.select(BoardModerator.board_id).where(BoardModerator.user_id == member.id)
+            )
+        ) == [general.id]
         assert db.session.get(User, member.id).moderates_all_boards
     page = client.get(f"/admin/members/{member.id}").text
     assert re.search(rf'checked[^>]*value="{general.id}"|value="{general.id}"[^>]*checked', page)
     # Back to member: they moderate nothing.
-    client.post(f"/admin/members/{member.id}", data={"role": "member",
-                                                     "boards": [general.id]})
+    client.post(f"/admin/members/{member.id}", data={"role": "member", "boards": [general.id]})
     with app.app_context():
         saved = db.session.get(User, member.id)
         assert saved.role == Role.MEMBER and not saved.moderates_all_boards
@@ -272,8 +335,14 @@ def test_member_search_by_username_prefix_with_pages(app, client, make, admin):
     assert "@example.org" not in client.get("/admin/members").text  # no emails in the list
     with app.app_context():
         for n in range(55):
-            db.session.add(User(username=f"zed{n:02}", username_key=f"zed{n:02}",
-                                email=f"zed{n}@example.org", password_hash="x"))
+            db.session.add(
+                User(
+                    username=f"zed{n:02}",
+                    username_key=f"zed{n:02}",
+                    email=f"zed{n}@example.org",
+                    password_hash="x",
+                )
+            )
         db.session.commit()
     first = client.get("/admin/members?q=zed")
     names = re.findall(r">(zed\d\d)</a>", first.text)
@@ -286,14 +355,15 @@ def test_member_search_by_username_prefix_with_pages(app, client, make, admin):
 
 # --- watched words -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("action", ["block", "hold", "flag"])
 def test_admin_adds_a_watched_word_with_each_action(app, client, admin, action):
-    response = client.post("/admin/watched-words", data={"phrase": "  Buy   Now ",
-                                                         "action": action})
+    response = client.post(
+        "/admin/watched-words", data={"phrase": "  Buy   Now ", "action": action}
+    )
     assert response.status_code == 302
     with app.app_context():
-        row = db.session.scalar(sa.select(WatchedPhrase).where(
-            WatchedPhrase.action == action))
+        row = db.session.scalar(sa.select(WatchedPhrase).where(WatchedPhrase.action == action))
         assert (row.phrase, row.phrase_key) == ("Buy Now", "buy now")
         row_id = row.id
     page = page_text(client.get("/admin/watched-words"))
@@ -301,40 +371,62 @@ def test_admin_adds_a_watched_word_with_each_action(app, client, admin, action):
     assert "Buy Now" in section
     entry, before, after = only_entry(app, "watched_word.add")
     assert (entry.actor_name, entry.target_type, entry.target_id) == (
-        "boss", "watched_phrase", row_id)
-    assert before == {} and after == {"phrase": "Buy Now", "phrase_key": "buy now",
-                                      "action": action}
+        "boss",
+        "watched_phrase",
+        row_id,
+    )
+    assert before == {} and after == {
+        "phrase": "Buy Now",
+        "phrase_key": "buy now",
+        "action": action,
+    }
 
 
 def test_the_watched_words_page_explains_matching_and_actions(client, admin):
     page = page_text(client.get("/admin/watched-words"))
-    for words in ("whole words", "NFKC", "refused, the member is told why and keeps their text",
-                  "waits for a moderator", "published, and moderators are asked to look"):
+    for words in (
+        "whole words",
+        "NFKC",
+        "refused, the member is told why and keeps their text",
+        "waits for a moderator",
+        "published, and moderators are asked to look",
+    ):
         assert words in page
 
 
 def test_a_duplicate_watched_word_is_refused_naming_its_action(app, client, admin):
     client.post("/admin/watched-words", data={"phrase": "self-harm tips", "action": "block"})
-    again = client.post("/admin/watched-words", data={"phrase": "SELF  HARM tips",
-                                                      "action": "flag"})
+    again = client.post(
+        "/admin/watched-words", data={"phrase": "SELF  HARM tips", "action": "flag"}
+    )
     assert again.status_code == 400
     message = field_error(again, "phrase")
     assert "already on the watched list" in message and "block" in message
     assert 'value="SELF  HARM tips"' in again.text  # what the admin typed, kept
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(WatchedPhrase).where(
-            WatchedPhrase.action != "crisis")) == 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(WatchedPhrase)
+                .where(WatchedPhrase.action != "crisis")
+            )
+            == 1
+        )
     # The crisis list is separate: the same words may be on both.
-    assert client.post("/admin/crisis-phrases", data={"phrase": "self harm tips"}) \
-        .status_code == 302
+    assert (
+        client.post("/admin/crisis-phrases", data={"phrase": "self harm tips"}).status_code == 302
+    )
 
 
-@pytest.mark.parametrize("phrase, message", [
-    ("", "Enter a word or phrase."),
-    ("   ", "Enter a word or phrase."),
-    ("!!! ...", "Use at least one letter or digit"),
-    ("x" * 101, "100 characters"),
-])
+@pytest.mark.parametrize(
+    "phrase, message",
+    [
+        ("", "Enter a word or phrase."),
+        ("   ", "Enter a word or phrase."),
+        ("!!! ...", "Use at least one letter or digit"),
+        ("x" * 101, "100 characters"),
+    ],
+)
 def test_an_empty_or_punctuation_only_phrase_is_refused(app, client, admin, phrase, message):
     response = client.post("/admin/watched-words", data={"phrase": phrase, "action": "hold"})
     assert response.status_code == 400
@@ -342,8 +434,14 @@ def test_an_empty_or_punctuation_only_phrase_is_refused(app, client, admin, phra
     if phrase.strip():
         assert f'value="{phrase}"' in page_text(response)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(WatchedPhrase).where(
-            WatchedPhrase.action == "hold")) == 0
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(WatchedPhrase)
+                .where(WatchedPhrase.action == "hold")
+            )
+            == 0
+        )
     assert audit_entries(app) == []
 
 
@@ -355,8 +453,9 @@ def test_an_unknown_watched_action_is_refused(client, admin):
 def test_admin_removes_a_watched_word(app, client, admin):
     client.post("/admin/watched-words", data={"phrase": "casino", "action": "hold"})
     with app.app_context():
-        row_id = db.session.scalar(sa.select(WatchedPhrase.id).where(
-            WatchedPhrase.phrase == "casino"))
+        row_id = db.session.scalar(
+            sa.select(WatchedPhrase.id).where(WatchedPhrase.phrase == "casino")
+        )
     assert client.get(f"/admin/watched-words/{row_id}/remove").status_code == 405
     assert client.post(f"/admin/watched-words/{row_id}/remove").status_code == 302
     with app.app_context():
@@ -369,6 +468,7 @@ def test_admin_removes_a_watched_word(app, client, admin):
 
 # --- crisis phrases --------------------------------------------------------------------------
 
+
 def test_admin_adds_and_removes_a_crisis_phrase(app, client, admin):
     page = page_text(client.get("/admin/crisis-phrases"))
     assert "never blocked" in page and "helplines" in page and "see it first" in page
@@ -377,8 +477,9 @@ def test_admin_adds_and_removes_a_crisis_phrase(app, client, admin):
     assert response.status_code == 302
     assert "Can't cope anymore" in page_text(client.get("/admin/crisis-phrases"))
     with app.app_context():
-        row = db.session.scalar(sa.select(WatchedPhrase).where(
-            WatchedPhrase.phrase_key == "can t cope anymore"))
+        row = db.session.scalar(
+            sa.select(WatchedPhrase).where(WatchedPhrase.phrase_key == "can t cope anymore")
+        )
         assert row.action == "crisis"
         row_id = row.id
     entry, _, after = only_entry(app, "crisis_phrase.add")
@@ -401,23 +502,31 @@ def test_admin_adds_and_removes_a_crisis_phrase(app, client, admin):
 def test_a_watched_word_is_not_removed_through_the_crisis_route(app, client, admin):
     client.post("/admin/watched-words", data={"phrase": "casino", "action": "flag"})
     with app.app_context():
-        row_id = db.session.scalar(sa.select(WatchedPhrase.id).where(
-            WatchedPhrase.phrase == "casino"))
+        row_id = db.session.scalar(
+            sa.select(WatchedPhrase.id).where(WatchedPhrase.phrase == "casino")
+        )
     assert client.post(f"/admin/crisis-phrases/{row_id}/remove").status_code == 404
 
 
 # --- reason templates ---------------------------------------------------------------------
 
+
 def test_reason_templates_can_be_added_edited_and_removed(app, client, admin):
-    response = client.post("/admin/reason-templates", data={
-        "label": "Duplicate", "text": "You posted this already.\nPlease keep one copy.",
-        "position": ""})
+    response = client.post(
+        "/admin/reason-templates",
+        data={
+            "label": "Duplicate",
+            "text": "You posted this already.\nPlease keep one copy.",
+            "position": "",
+        },
+    )
     assert response.status_code == 302
     listing = page_text(client.get("/admin/reason-templates"))
     assert "Duplicate" in listing and "You posted this already." in listing
     with app.app_context():
-        template = db.session.scalar(sa.select(ReasonTemplate).where(
-            ReasonTemplate.label == "Duplicate"))
+        template = db.session.scalar(
+            sa.select(ReasonTemplate).where(ReasonTemplate.label == "Duplicate")
+        )
         template_id, position = template.id, template.position
         last = db.session.scalar(sa.select(sa.func.max(ReasonTemplate.position)))
     assert position == last  # put last when no order is given
@@ -427,18 +536,26 @@ def test_reason_templates_can_be_added_edited_and_removed(app, client, admin):
 
     edit = client.get(f"/admin/reason-templates/{template_id}")
     assert 'value="Duplicate"' in edit.text
-    bad = client.post(f"/admin/reason-templates/{template_id}", data={
-        "label": "Duplicate post", "text": "", "position": "0"})
+    bad = client.post(
+        f"/admin/reason-templates/{template_id}",
+        data={"label": "Duplicate post", "text": "", "position": "0"},
+    )
     assert bad.status_code == 400 and field_error(bad, "text")
     assert 'value="Duplicate post"' in bad.text
-    assert client.post(f"/admin/reason-templates/{template_id}", data={
-        "label": "Duplicate post", "text": "You posted this already.",
-        "position": "0"}).status_code == 302
+    assert (
+        client.post(
+            f"/admin/reason-templates/{template_id}",
+            data={"label": "Duplicate post", "text": "You posted this already.", "position": "0"},
+        ).status_code
+        == 302
+    )
     entry, before, after = only_entry(app, "reason_template.update")
-    assert before == {"label": "Duplicate", "position": position,
-                      "text": "You posted this already.\nPlease keep one copy."}
-    assert after == {"label": "Duplicate post", "position": 0,
-                     "text": "You posted this already."}
+    assert before == {
+        "label": "Duplicate",
+        "position": position,
+        "text": "You posted this already.\nPlease keep one copy.",
+    }
+    assert after == {"label": "Duplicate post", "position": 0, "text": "You posted this already."}
 
     assert client.post(f"/admin/reason-templates/{template_id}/delete").status_code == 302
     with app.app_context():
@@ -450,21 +567,27 @@ def test_reason_templates_can_be_added_edited_and_removed(app, client, admin):
 
 # --- moderation hours -----------------------------------------------------------------------
 
+
 def test_moderation_hours_are_saved(app, client, admin):
     page = client.get("/admin/moderation-hours")
     assert "between 9am and 9pm" in page.text  # the starting text
-    response = client.post("/admin/moderation-hours", data={
-        "text": "Moderators are around from 8am to 10pm, every day."})
+    response = client.post(
+        "/admin/moderation-hours",
+        data={"text": "Moderators are around from 8am to 10pm, every day."},
+    )
     assert response.status_code == 302
     assert "from 8am to 10pm" in client.get("/admin/moderation-hours").text
     with app.test_request_context():
-        assert admin_service.moderation_hours() == \
-            "Moderators are around from 8am to 10pm, every day."
+        assert (
+            admin_service.moderation_hours() == "Moderators are around from 8am to 10pm, every day."
+        )
     entry, before, after = only_entry(app, "moderation_hours.update")
     assert (entry.target_type, entry.actor_name) == ("site_text", "boss")
     assert "9am and 9pm" in before["value"]
-    assert after == {"key": "moderation_hours",
-                     "value": "Moderators are around from 8am to 10pm, every day."}
+    assert after == {
+        "key": "moderation_hours",
+        "value": "Moderators are around from 8am to 10pm, every day.",
+    }
     too_long = client.post("/admin/moderation-hours", data={"text": "x" * 1001})
     assert too_long.status_code == 400 and field_error(too_long, "text")
 
@@ -478,17 +601,21 @@ def test_moderation_hours_read_as_empty_when_never_set(app):
 
 # --- helplines -------------------------------------------------------------------------------
 
+
 def test_helpline_changes_are_audited(app, client, admin):
-    client.post("/admin/helplines", data={"name": "Town Line", "region": "Town",
-                                          "contact": "Call 0100", "position": "3"})
+    client.post(
+        "/admin/helplines",
+        data={"name": "Town Line", "region": "Town", "contact": "Call 0100", "position": "3"},
+    )
     with app.app_context():
-        helpline_id = db.session.scalar(sa.select(Helpline.id).where(
-            Helpline.name == "Town Line"))
+        helpline_id = db.session.scalar(sa.select(Helpline.id).where(Helpline.name == "Town Line"))
     entry, _, after = only_entry(app, "helpline.create")
     assert entry.target_type == "helpline" and entry.target_id == helpline_id
     assert after["name"] == "Town Line" and after["position"] == 3
-    client.post(f"/admin/helplines/{helpline_id}", data={
-        "name": "Town Line", "region": "Town", "contact": "Call 0200", "position": "3"})
+    client.post(
+        f"/admin/helplines/{helpline_id}",
+        data={"name": "Town Line", "region": "Town", "contact": "Call 0200", "position": "3"},
+    )
     entry, before, after = only_entry(app, "helpline.update")
     assert (before, after) == ({"contact": "Call 0100"}, {"contact": "Call 0200"})
     client.post(f"/admin/helplines/{helpline_id}/delete")
@@ -498,14 +625,22 @@ def test_helpline_changes_are_audited(app, client, admin):
 
 # --- the audit log -----------------------------------------------------------------------------
 
+
 def test_the_audit_log_lists_and_filters_entries(app, client, make, admin):
     other = make.user("helper", role=Role.ADMIN)
     client.post("/admin/watched-words", data={"phrase": "casino", "action": "hold"})
     client.post("/admin/boards", data={"slug": "grief", "name": "Grief", "mode": "open"})
     client.post("/admin/moderation-hours", data={"text": "Evenings <b>only</b>."})
     with app.test_request_context():
-        audit.record(db.session.get(User, other.id), "board.update", "board", 99999,
-                     before={"name": "Old"}, after={"name": "New"}, reason="Tidying up")
+        audit.record(
+            db.session.get(User, other.id),
+            "board.update",
+            "board",
+            99999,
+            before={"name": "Old"},
+            after={"name": "New"},
+            reason="Tidying up",
+        )
         db.session.commit()
 
     def actions(**params) -> list[str]:
@@ -513,8 +648,12 @@ def test_the_audit_log_lists_and_filters_entries(app, client, make, admin):
         assert response.status_code == 200
         return re.findall(r"<code>([\w.]+)</code>", response.text)
 
-    assert actions() == ["board.update", "moderation_hours.update", "board.create",
-                         "watched_word.add"]  # newest first
+    assert actions() == [
+        "board.update",
+        "moderation_hours.update",
+        "board.create",
+        "watched_word.add",
+    ]  # newest first
     page = client.get("/admin/audit")
     text = page_text(page)
     assert "Tidying up" in text and "helper" in text and "board #99999" in text

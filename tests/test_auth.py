@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from forum import mail
 from forum.extensions import db
 from forum.models import AccountToken, User
-from tests.conftest import TEST_PASSWORD, links_in, page_text
+from tests.helpers.app import TEST_PASSWORD, links_in, page_text
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def register(client, username="river", email="river@example.org", password=TEST_PASSWORD,
-             accept=True):
+def register(
+    client, username="river", email="river@example.org", password=TEST_PASSWORD, accept=True
+):
     data = {"username": username, "email": email, "password": password, "confirm": password}
     if accept:
         data["accept_guidelines"] = "y"
@@ -85,8 +86,9 @@ def test_invisible_and_direction_characters_in_usernames_are_refused_clearly(cli
     for sneaky in ("ri\u200bver", "river\u202e", "ri\x07ver", "\u2066river"):
         response = register(client, username=sneaky)
         assert response.status_code == 400
-        assert "can't contain invisible, control or text-direction characters" in \
-            page_text(response)
+        assert "can't contain invisible, control or text-direction characters" in page_text(
+            response
+        )
         assert 'aria-invalid="true"' in response.text
 
 
@@ -123,11 +125,16 @@ def test_unverified_member_can_read_but_not_post(client, make, auth):
 
 def test_login_accepts_username_or_email_and_gives_one_answer_for_all_failures(client, make):
     make.user("river", email="river@example.org")
-    assert client.post("/login", data={"login": "River", "password": TEST_PASSWORD}) \
-        .status_code == 302
+    assert (
+        client.post("/login", data={"login": "River", "password": TEST_PASSWORD}).status_code == 302
+    )
     client.post("/logout")
-    assert client.post("/login", data={"login": "RIVER@example.org",
-                                       "password": TEST_PASSWORD}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"login": "RIVER@example.org", "password": TEST_PASSWORD}
+        ).status_code
+        == 302
+    )
     client.post("/logout")
     wrong_password = client.post("/login", data={"login": "river", "password": "nope nope nope"})
     no_account = client.post("/login", data={"login": "nobody", "password": "nope nope nope"})
@@ -148,12 +155,14 @@ def test_login_starts_a_fresh_session(client, make):
 def test_login_only_redirects_to_paths_on_this_site(client, make):
     make.user("river")
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
-        response = client.post(f"/login?next={target}",
-                               data={"login": "river", "password": TEST_PASSWORD})
+        response = client.post(
+            f"/login?next={target}", data={"login": "river", "password": TEST_PASSWORD}
+        )
         assert response.headers["Location"] == "/"
         client.post("/logout")
-    response = client.post("/login?next=/b/general",
-                           data={"login": "river", "password": TEST_PASSWORD})
+    response = client.post(
+        "/login?next=/b/general", data={"login": "river", "password": TEST_PASSWORD}
+    )
     assert response.headers["Location"] == "/b/general"
 
 
@@ -167,15 +176,18 @@ def test_password_reset_by_mailed_link_ends_other_sessions(app, make):
     assert "If an account uses that address" in response.text
     link = only_link(mail.outbox[-1])
     assert link.startswith("https://kindred.example/reset/")
-    done = this_device.post(path_of(link), data={"password": NEW_PASSWORD,
-                                                 "confirm": NEW_PASSWORD})
+    done = this_device.post(path_of(link), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert done.status_code == 302
 
     assert "Account (river)" not in other_device.get("/").text
-    assert this_device.post("/login", data={"login": "river", "password": TEST_PASSWORD}) \
-        .status_code == 400
-    assert this_device.post("/login", data={"login": "river", "password": NEW_PASSWORD}) \
-        .status_code == 302
+    assert (
+        this_device.post("/login", data={"login": "river", "password": TEST_PASSWORD}).status_code
+        == 400
+    )
+    assert (
+        this_device.post("/login", data={"login": "river", "password": NEW_PASSWORD}).status_code
+        == 302
+    )
     # Single use.
     assert app.test_client().get(path_of(link)).status_code == 400
 
@@ -203,8 +215,7 @@ def test_reset_answers_the_same_for_unknown_addresses_and_sends_nothing(client, 
 
 def test_mail_links_use_base_url_not_the_request_host(client):
     register(client, username="river")
-    client.post("/reset", data={"email": "river@example.org"},
-                headers={"Host": "evil.example"})
+    client.post("/reset", data={"email": "river@example.org"}, headers={"Host": "evil.example"})
     for message in mail.outbox:
         for link in links_in(message):
             assert link.startswith("https://kindred.example/"), link
@@ -226,9 +237,17 @@ def test_account_mail_leaves_after_the_answer_so_timing_tells_nothing(client, ma
     assert mail.outbox == []  # the answer is ready; nothing has been sent yet
     response.close()  # the server has finished sending the answer
     assert [m["To"] for m in mail.outbox] == ["river@example.org"]
-    response = client.post("/register", data={
-        "username": "another", "email": "river@example.org", "password": TEST_PASSWORD,
-        "confirm": TEST_PASSWORD, "accept_guidelines": "y"}, buffered=False)
+    response = client.post(
+        "/register",
+        data={
+            "username": "another",
+            "email": "river@example.org",
+            "password": TEST_PASSWORD,
+            "confirm": TEST_PASSWORD,
+            "accept_guidelines": "y",
+        },
+        buffered=False,
+    )
     assert response.status_code == 302 and len(mail.outbox) == 1
     response.close()
     assert len(mail.outbox) == 2

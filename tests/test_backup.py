@@ -18,15 +18,21 @@ from forum import create_app
 from forum.extensions import db
 from forum.models import Post, Topic, User
 from forum.services import posting
-from tests.conftest import Factory
+from tests.helpers.app import Factory
 
 
 def _app(database_url: str):
-    return create_app({
-        "TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url,
-        "MAIL_BACKEND": "memory", "BASE_URL": "https://kindred.example",
-        "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False,
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "MAIL_BACKEND": "memory",
+            "BASE_URL": "https://kindred.example",
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
 
 
 @pytest.fixture
@@ -68,8 +74,9 @@ class Writer(threading.Thread):
 
     def wait_for(self, count: int) -> None:
         with self.progress:
-            assert self.progress.wait_for(lambda: self.written >= count or self.errors,
-                                          timeout=60), "the writer stalled"
+            assert self.progress.wait_for(
+                lambda: self.written >= count or self.errors, timeout=60
+            ), "the writer stalled"
         assert not self.errors, self.errors
 
 
@@ -142,6 +149,8 @@ def test_backup_on_postgresql_points_at_pg_dump():
     result = app.test_cli_runner().invoke(args=["forum", "backup", "kindred.db"])
     assert result.exit_code == 1
     assert "forum backup copies SQLite databases; this one is postgresql" in result.output
-    assert "pg_dump -Fc -f kindred.dump 'postgresql://kindred:***@db.example:5432/kindred'" \
+    assert (
+        "pg_dump -Fc -f kindred.dump 'postgresql://kindred:***@db.example:5432/kindred'"
         in result.output
+    )
     assert "pg_restore" in result.output and "s3cret" not in result.output

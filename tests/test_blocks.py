@@ -17,9 +17,10 @@ from forum.digests import build
 from forum.extensions import db
 from forum.models import Block, BoardMute, MutedPhrase, Post, PostStatus, Topic, User, utcnow
 from forum.personal_filters import for_member
-from forum.services import PermissionDenied, ServiceError, personal, posting
-from tests.conftest import page_text
-from tests.moderation_helpers import (
+from forum.services import PermissionDenied, ServiceError, personal, post_state, posting
+from tests.helpers.app import page_text
+from tests.helpers.digests import digests_to, follow_board, parts, send, subscribe
+from tests.helpers.moderation import (
     count,
     decide,
     item_for,
@@ -28,7 +29,6 @@ from tests.moderation_helpers import (
     report,
     update,
 )
-from tests.test_digests import digests_to, follow_board, parts, send, subscribe
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -49,15 +49,17 @@ def mute(app, member, phrase: str) -> None:
 
 def mute_board(app, member, board) -> None:
     with app.test_request_context():
-        personal.save_privacy(user(member.id), hides_recent_posts=False,
-                              muted_boards=[board.id])
+        personal.save_privacy(user(member.id), hides_recent_posts=False, muted_boards=[board.id])
 
 
 def reply(app, author, topic, body: str, quote_of: int | None = None) -> Post:
     with app.test_request_context():
         post = posting.create_reply(
-            user(author.id), db.session.get(Topic, topic.id), body,
-            quote_of=db.session.get(Post, quote_of) if quote_of else None).post
+            user(author.id),
+            db.session.get(Topic, topic.id),
+            body,
+            quote_of=db.session.get(Post, quote_of) if quote_of else None,
+        ).post
         db.session.refresh(post)
         db.session.expunge(post)
         return post
@@ -69,8 +71,7 @@ def first_post(app, topic) -> int:
 
 
 def mail_to(address: str) -> list:
-    return [message for message in mail.outbox
-            if message["To"].addresses[0].addr_spec == address]
+    return [message for message in mail.outbox if message["To"].addresses[0].addr_spec == address]
 
 
 @pytest.fixture
@@ -83,6 +84,7 @@ def world(make):
 
 
 # --- the rules -------------------------------------------------------------------------------
+
 
 def test_a_member_blocks_and_unblocks_once_however_often_they_click(app, world):
     _, fern, thorn, _, _ = world
@@ -117,8 +119,7 @@ def test_a_block_made_before_someone_joined_the_team_stops_filtering(app, world)
     with app.app_context():
         assert for_member(fern.id).blocked_ids == frozenset()
         # still listed in settings, so fern can tidy it away
-        assert [member.username for member in personal.blocked_members(user(fern.id))] == \
-            ["thorn"]
+        assert [member.username for member in personal.blocked_members(user(fern.id))] == ["thorn"]
 
 
 def test_blocks_and_mutes_have_limits(app, world, monkeypatch):
@@ -135,14 +136,17 @@ def test_blocks_and_mutes_have_limits(app, world, monkeypatch):
             personal.mute_phrase(user(fern.id), "rain")
 
 
-@pytest.mark.parametrize(("typed", "message"), [
-    ("", "Type a word or phrase"),
-    ("   ", "Type a word or phrase"),
-    ("?!…", "Type a word or phrase"),
-    ("x" * 101, "100 characters or fewer"),
-    ("ﷺ" * 20, "100 characters or fewer"),  # 20 characters that NFKC makes into 360
-    ("  Self-HARM ", "You already muted “self harm”"),
-])
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("", "Type a word or phrase"),
+        ("   ", "Type a word or phrase"),
+        ("?!…", "Type a word or phrase"),
+        ("x" * 101, "100 characters or fewer"),
+        ("ﷺ" * 20, "100 characters or fewer"),  # 20 characters that NFKC makes into 360
+        ("  Self-HARM ", "You already muted “self harm”"),
+    ],
+)
 def test_a_muted_phrase_must_be_words_short_and_new(app, world, typed, message):
     _, fern, _, _, _ = world
     mute(app, fern, "self harm")
@@ -165,6 +169,7 @@ def test_a_member_removes_only_their_own_muted_phrases(app, world):
 
 # --- topic pages -----------------------------------------------------------------------------
 
+
 def test_a_blocked_members_post_is_collapsed_with_a_way_to_show_it(app, client, auth, world):
     _, fern, thorn, willow, topic = world
     post = reply(app, thorn, topic, "Words from thorn that fern would rather not see")
@@ -175,11 +180,15 @@ def test_a_blocked_members_post_is_collapsed_with_a_way_to_show_it(app, client, 
     assert "<details" in article and "You blocked this member" in article
     # the words are there, inside the closed <details>, for "show post"
     assert article.index("<summary>") < article.index("Words from thorn")
-    assert "Unblock<span class=\"visually-hidden\"> thorn</span>" in article
+    assert 'Unblock<span class="visually-hidden"> thorn</span>' in article
     # others, and logged-out visitors, see it as it is
     for browser in (new_client(app, willow), app.test_client()):
-        article = browser.get(f"/t/{topic.id}").get_data(as_text=True) \
-            .split(f'id="p{post.id}"', 1)[1].split("</article>", 1)[0]
+        article = (
+            browser.get(f"/t/{topic.id}")
+            .get_data(as_text=True)
+            .split(f'id="p{post.id}"', 1)[1]
+            .split("</article>", 1)[0]
+        )
         assert "You blocked" not in article and "<details" not in article
         assert "Words from thorn" in article
 
@@ -265,6 +274,7 @@ CSRF = re.compile(r'name="(csrf_token|submission_key)"[^>]*>')
 
 # --- board lists -----------------------------------------------------------------------------
 
+
 def test_muted_boards_leave_the_board_list_but_stay_reachable(app, client, auth, make, world):
     board, fern, _, _, _ = world
     quiet = make.board("news", "The News")
@@ -286,13 +296,16 @@ def test_muted_boards_leave_the_board_list_but_stay_reachable(app, client, auth,
 
 
 def test_topics_by_blocked_members_or_with_muted_titles_are_collapsed_in_lists(
-        app, client, auth, world):
+    app, client, auth, world
+):
     board, fern, thorn, willow, _ = world
     with app.test_request_context():
-        posting.create_topic(user(thorn.id), db.session.get(type(board), board.id),
-                             "A topic by thorn", "Body")
-        posting.create_topic(user(willow.id), db.session.get(type(board), board.id),
-                             "Hospital stories", "Body")
+        posting.create_topic(
+            user(thorn.id), db.session.get(type(board), board.id), "A topic by thorn", "Body"
+        )
+        posting.create_topic(
+            user(willow.id), db.session.get(type(board), board.id), "Hospital stories", "Body"
+        )
     block(app, fern, thorn)
     mute(app, fern, "hospital")
     auth.login(fern)
@@ -304,6 +317,7 @@ def test_topics_by_blocked_members_or_with_muted_titles_are_collapsed_in_lists(
 
 
 # --- the profile -----------------------------------------------------------------------------
+
 
 def test_a_profile_shows_name_joined_and_recent_posts_never_the_email(app, client, make, world):
     board, fern, thorn, _, topic = world
@@ -371,7 +385,7 @@ def test_the_profile_leaves_out_pending_hidden_and_muted_board_posts(app, make, 
     board, fern, thorn, _, topic = world
     hidden = reply(app, thorn, topic, "Hidden by a moderator")
     with app.app_context():
-        posting.change_status(db.session.get(Post, hidden.id), PostStatus.HIDDEN)
+        post_state.change_status(db.session.get(Post, hidden.id), PostStatus.HIDDEN)
         db.session.commit()
     other = make.board("news", "The News")
     make.topic(thorn, other, "News topic", "News words")
@@ -398,8 +412,10 @@ def test_the_profile_of_a_blocked_member_offers_unblock(app, world):
 
 # --- the privacy settings --------------------------------------------------------------------
 
+
 def test_privacy_settings_add_and_remove_muted_words_with_messages_by_the_field(
-        app, client, auth, world):
+    app, client, auth, world
+):
     _, fern, _, _, _ = world
     auth.login(fern)
     assert client.get("/settings/privacy").status_code == 200
@@ -426,9 +442,13 @@ def test_privacy_settings_save_muted_boards_and_hiding_posts(app, client, auth, 
     auth.login(fern)
     page = page_text(client.get("/settings/privacy"))
     assert "thorn" in page and "Unblock" in page
-    response = client.post("/settings/privacy", data={
-        "hides_recent_posts": "y",
-        "boards": [str(news.id), "999999", "nonsense", str(2**63), "-1"]})
+    response = client.post(
+        "/settings/privacy",
+        data={
+            "hides_recent_posts": "y",
+            "boards": [str(news.id), "999999", "nonsense", str(2**63), "-1"],
+        },
+    )
     assert response.status_code == 302  # boards that do not exist are left out
     with app.app_context():
         assert user(fern.id).hides_recent_posts is True
@@ -442,6 +462,7 @@ def test_privacy_settings_save_muted_boards_and_hiding_posts(app, client, auth, 
 
 
 # --- notices ---------------------------------------------------------------------------------
+
 
 def test_no_notice_for_replies_or_quotes_a_member_would_rather_not_see(app, make, world):
     board, fern, thorn, willow, topic = world
@@ -480,11 +501,13 @@ def test_a_blocked_members_reply_approved_later_makes_no_notice(app, make, world
     decide(app, keeper, item.id, "approve")
     with app.app_context():
         assert db.session.get(Post, held.id).status == PostStatus.PUBLISHED
-    assert [notice.kind for notice in notices_of(app, fern) if notice.kind in
-            ("reply", "quote")] == []
+    assert [
+        notice.kind for notice in notices_of(app, fern) if notice.kind in ("reply", "quote")
+    ] == []
 
 
 # --- digests ---------------------------------------------------------------------------------
+
 
 def test_digests_leave_out_blocked_members_muted_boards_and_muted_words(app, make, world):
     board, fern, thorn, willow, _ = world
@@ -545,9 +568,12 @@ def test_digest_filters_cost_the_same_queries_for_any_batch(app, make, world):
         with app.app_context():
             sa.event.listen(db.engine, "before_cursor_execute", counted)
             try:
-                build.build_digests([build.Member(member.id, member.username,
-                                                  now - timedelta(hours=1), now)
-                                     for member in members])
+                build.build_digests(
+                    [
+                        build.Member(member.id, member.username, now - timedelta(hours=1), now)
+                        for member in members
+                    ]
+                )
             finally:
                 sa.event.remove(db.engine, "before_cursor_execute", counted)
         return len(statements)
@@ -556,6 +582,7 @@ def test_digest_filters_cost_the_same_queries_for_any_batch(app, make, world):
 
 
 # --- moderators ------------------------------------------------------------------------------
+
 
 def test_moderators_see_how_many_blocked_someone_never_who(app, make, world):
     board, fern, thorn, willow, topic = world

@@ -103,14 +103,17 @@ class Outage:
         self.proxy = None
         if self.url.get_backend_name() == "postgresql":
             self.proxy = CuttableProxy((self.url.host or "127.0.0.1", self.url.port or 5432))
-            self.app_url = self.url.set(host="127.0.0.1", port=self.proxy.port) \
-                .render_as_string(hide_password=False)
+            self.app_url = self.url.set(host="127.0.0.1", port=self.proxy.port).render_as_string(
+                hide_password=False
+            )
         else:
             # A private copy, so moving it away leaves the suite's database alone.
             self.folder = tmp_path / "database"
             self.folder.mkdir()
-            with sqlite3.connect(self.url.database) as source, \
-                    sqlite3.connect(self.folder / "kindred.db") as copy:
+            with (
+                sqlite3.connect(self.url.database) as source,
+                sqlite3.connect(self.folder / "kindred.db") as copy,
+            ):
                 source.backup(copy)
             copy.close()
             source.close()
@@ -160,7 +163,8 @@ def assert_calm_503(response, wording: str = CALM):
 
 
 def test_pages_answer_503_while_the_database_is_unreachable_and_recover_by_themselves(
-        app, make, client, auth, outage):
+    app, make, client, auth, outage
+):
     board = make.board("anxiety")
     member = make.user("rowan")
     topic = make.topic(member, board, "Sleepless again")
@@ -173,19 +177,24 @@ def test_pages_answer_503_while_the_database_is_unreachable_and_recover_by_thems
     assert_calm_503(app.test_client().get(f"/b/{board.slug}"))  # logged out too
 
     words = "Three nights now. <b>Writing</b> it down helps & I don't want to lose it."
-    response = client.post(f"/t/{topic.id}/reply", data={
-        "body": words, "content_warning": "sleep", "submit": "Post reply"})
+    response = client.post(
+        f"/t/{topic.id}/reply",
+        data={"body": words, "content_warning": "sleep", "submit": "Post reply"},
+    )
     assert_calm_503(response)
     page = response.text
     assert "What you wrote is here" in page
-    assert "Three nights now. &lt;b&gt;Writing&lt;/b&gt; it down helps &amp; I don&#39;t " \
-           "want to lose it.</textarea>" in page
-    assert 'readonly>sleep</textarea>' in page
+    assert (
+        "Three nights now. &lt;b&gt;Writing&lt;/b&gt; it down helps &amp; I don&#39;t "
+        "want to lose it.</textarea>" in page
+    )
+    assert "readonly>sleep</textarea>" in page
     assert "Post reply" not in page  # buttons are not "text you wrote"
 
     # A password is never put into a page, even the member's own.
-    login = app.test_client().post("/login", data={
-        "login": "rowan", "password": "my secret password"})
+    login = app.test_client().post(
+        "/login", data={"login": "rowan", "password": "my secret password"}
+    )
     assert_calm_503(login)
     assert "my secret password" not in login.text and "What you wrote" not in login.text
 
@@ -218,8 +227,7 @@ def hold_the_write_lock(app):
     holder_cursor = holder.cursor()
 
     def take():
-        holder_cursor.execute("BEGIN IMMEDIATE" if sqlite
-                              else "LOCK TABLE posts IN EXCLUSIVE MODE")
+        holder_cursor.execute("BEGIN IMMEDIATE" if sqlite else "LOCK TABLE posts IN EXCLUSIVE MODE")
 
     def release():
         holder.rollback()
@@ -232,13 +240,17 @@ def hold_the_write_lock(app):
 
 
 def test_a_database_too_busy_to_answer_in_time_is_a_503_and_the_text_comes_back(
-        app, make, client, auth, hold_the_write_lock):
+    app, make, client, auth, hold_the_write_lock
+):
     take, release = hold_the_write_lock
     board = make.board("grief")
     member = make.user("sam")
     auth.login(member)
-    new_topic = {"title": "Missing my dad", "body": "It has been a year today.",
-                 "submit": "Start topic"}
+    new_topic = {
+        "title": "Missing my dad",
+        "body": "It has been a year today.",
+        "submit": "Start topic",
+    }
 
     take()
     response = client.post(f"/b/{board.slug}/new", data=new_topic)

@@ -12,13 +12,17 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from forum import outbox
 from forum.digests import run
 from forum.extensions import db
 from forum.models import DigestDelivery, Follow, MailSettings, OutboxMessage, User, utcnow
-from tests.smtp_server import running_smtp_server, smtp_settings
+from tests.helpers.smtp import running_smtp_server, smtp_settings
+
+# They start processes (gunicorn, senders, load) and want both cores: one worker runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 
 REPO = Path(__file__).resolve().parent.parent
 MEMBERS = 2000
@@ -29,22 +33,52 @@ def add_due_members(app, board_id: int, count: int) -> None:
     """Members with a daily digest due now, following the board (bulk, as a big forum has)."""
     now = utcnow()
     with app.app_context():
-        db.session.execute(sa.insert(User), [
-            {"username": f"due{n}", "username_key": f"due{n}", "email": f"due{n}@example.org",
-             "email_verified_at": now, "password_hash": "x", "role": "member",
-             "session_token": f"token-{n}", "created_at": now, "moderates_all_boards": False,
-             "approved_post_count": 3, "rejected_post_count": 0}
-            for n in range(count)])
+        db.session.execute(
+            sa.insert(User),
+            [
+                {
+                    "username": f"due{n}",
+                    "username_key": f"due{n}",
+                    "email": f"due{n}@example.org",
+                    "email_verified_at": now,
+                    "password_hash": "x",
+                    "role": "member",
+                    "session_token": f"token-{n}",
+                    "created_at": now,
+                    "moderates_all_boards": False,
+                    "approved_post_count": 3,
+                    "rejected_post_count": 0,
+                }
+                for n in range(count)
+            ],
+        )
         ids = list(db.session.scalars(sa.select(User.id).where(User.username.like("due%"))))
-        db.session.execute(sa.insert(MailSettings), [
-            {"user_id": user_id, "digest": "daily", "digest_hour": 8, "digest_weekday": 0,
-             "timezone": "UTC", "notify_reply": True, "notify_quote": True,
-             "notify_moderation": True, "version": 1,
-             "next_digest_at": now - timedelta(minutes=1),
-             "digest_covered_until": now - timedelta(hours=2)} for user_id in ids])
-        db.session.execute(sa.insert(Follow), [
-            {"user_id": user_id, "board_id": board_id, "following": True, "created_at": now}
-            for user_id in ids])
+        db.session.execute(
+            sa.insert(MailSettings),
+            [
+                {
+                    "user_id": user_id,
+                    "digest": "daily",
+                    "digest_hour": 8,
+                    "digest_weekday": 0,
+                    "timezone": "UTC",
+                    "notify_reply": True,
+                    "notify_quote": True,
+                    "notify_moderation": True,
+                    "version": 1,
+                    "next_digest_at": now - timedelta(minutes=1),
+                    "digest_covered_until": now - timedelta(hours=2),
+                }
+                for user_id in ids
+            ],
+        )
+        db.session.execute(
+            sa.insert(Follow),
+            [
+                {"user_id": user_id, "board_id": board_id, "following": True, "created_at": now}
+                for user_id in ids
+            ],
+        )
         db.session.commit()
 
 
@@ -57,21 +91,45 @@ def forum_with_news(make, app, members: int) -> None:
 
 
 def sender_environment(app, server, instance: Path, **settings: str) -> dict:
-    return {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "INSTANCE_PATH": str(instance), "SECRET_KEY": "processes-test-key",
-            "BASE_URL": "https://kindred.example", "MAIL_BACKEND": "smtp",
-            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port), "SMTP_STARTTLS": "0",
-            **settings}
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "processes-test-key",
+        "BASE_URL": "https://kindred.example",
+        "MAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(server.port),
+        "SMTP_STARTTLS": "0",
+        **settings,
+    }
 
 
 def test_four_sender_processes_give_every_member_exactly_one_digest(make, app, tmp_path):
     forum_with_news(make, app, MEMBERS)
     with running_smtp_server() as server:
         env = sender_environment(app, server, tmp_path)
-        senders = [subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "digests", "send",
-             "--batch-size", "50"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True) for _ in range(PROCESSES)]
+        senders = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "flask",
+                    "--app",
+                    "wsgi",
+                    "digests",
+                    "send",
+                    "--batch-size",
+                    "50",
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(PROCESSES)
+        ]
         outputs = [sender.communicate(timeout=600) for sender in senders]
 
     for sender, (_, err) in zip(senders, outputs, strict=True):
@@ -83,10 +141,15 @@ def test_four_sender_processes_give_every_member_exactly_one_digest(make, app, t
     assert len(recipients) == MEMBERS
     assert len(set(recipients)) == MEMBERS
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(DigestDelivery)) \
-            == MEMBERS
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.sent_at.is_(None))) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DigestDelivery)) == MEMBERS
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_(None))
+            )
+            == 0
+        )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         assert sum(1 for sent in sent_per_process if sent) >= 2, sent_per_process  # shared
 
@@ -100,10 +163,23 @@ def test_a_sender_killed_halfway_leaves_exactly_the_rest_to_the_next_run(make, a
         # built, and mail recorded but not yet sent.
         server.hold_at = 120
         sender = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "digests", "send",
-             "--batch-size", "50"], cwd=REPO, env=sender_environment(
-                app, server, tmp_path, SMTP_CONNECTIONS="1"),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "wsgi",
+                "digests",
+                "send",
+                "--batch-size",
+                "50",
+            ],
+            cwd=REPO,
+            env=sender_environment(app, server, tmp_path, SMTP_CONNECTIONS="1"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             held = server.holding.wait(timeout=120)
         finally:
@@ -122,7 +198,12 @@ def test_a_sender_killed_halfway_leaves_exactly_the_rest_to_the_next_run(make, a
     recipients = [address for received in server.received for address in received.recipients]
     assert sorted(recipients) == sorted(f"due{n}@example.org" for n in range(members))
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(DigestDelivery)) \
-            == members
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.sent_at.is_(None))) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DigestDelivery)) == members
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_(None))
+            )
+            == 0
+        )

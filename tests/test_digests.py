@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 import threading
 from datetime import UTC, datetime, timedelta
-from email import policy
-from email.parser import BytesParser
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +16,6 @@ from forum.digests import build, run
 from forum.extensions import db
 from forum.models import (
     DigestDelivery,
-    Follow,
     MailSettings,
     OutboxMessage,
     Post,
@@ -27,68 +24,34 @@ from forum.models import (
     User,
     utcnow,
 )
-from forum.services import mail_settings, posting
-from tests.moderation_helpers import decide, item_for
-from tests.smtp_server import SmtpServer, running_smtp_server, smtp_settings
-from tests.test_content import PAYLOADS, check_page
+from forum.services import mail_settings, post_state, posting
+from tests.helpers.digests import digests_to, follow_board, parts, send, subscribe
+from tests.helpers.html_oracle import PAYLOADS, check_page
+from tests.helpers.moderation import decide, item_for
+from tests.helpers.smtp import SmtpServer, running_smtp_server, smtp_settings
 
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def subscribe(app, user, *, digest="daily", hour=8, weekday=0, zone="UTC", now=None,
-              due_now=False, covered_from=None) -> None:
-    """Choose a digest for a member, as the settings page would; `due_now` makes it due at
-    once, covering from `covered_from` (an hour ago by default)."""
-    with app.app_context():
-        settings = mail_settings.settings_for(db.session.get(User, user.id))
-        settings.digest, settings.digest_hour, settings.digest_weekday = digest, hour, weekday
-        settings.timezone = zone
-        mail_settings.reschedule(settings, now or utcnow())
-        if due_now:
-            settings.next_digest_at = utcnow() - timedelta(seconds=1)
-            settings.digest_covered_until = covered_from or utcnow() - timedelta(hours=1)
-        db.session.commit()
-
-
-def follow_board(app, user, board) -> None:
-    with app.app_context():
-        db.session.add(Follow(user_id=user.id, board_id=board.id))
-        db.session.commit()
-
-
-def send(app, now=None, **options) -> run.RunReport:
-    with app.app_context():
-        return run.send_due(now or utcnow(), **options)
-
-
-def digests_to(address: str) -> list:
-    return [message for message in mail.outbox
-            if message["To"].addresses[0].addr_spec == address
-            and "digest" in message["Subject"]]
-
-
-def parts(message) -> tuple[str, str]:
-    """The plain-text and HTML parts, parsed again from the bytes sent."""
-    parsed = BytesParser(policy=policy.default).parsebytes(message.as_bytes())
-    text = parsed.get_body(preferencelist=("plain",)).get_content()
-    html = parsed.get_body(preferencelist=("html",)).get_content()
-    return text, html
-
-
 def set_status(app, post_id: int, status: str) -> None:
     with app.app_context():
-        posting.change_status(db.session.get(Post, post_id), status)
+        post_state.change_status(db.session.get(Post, post_id), status)
         db.session.commit()
 
 
 def deliveries(app, user) -> list[tuple[str, str]]:
     with app.app_context():
-        return list(db.session.execute(
-            sa.select(DigestDelivery.period, DigestDelivery.status)
-            .where(DigestDelivery.user_id == user.id).order_by(DigestDelivery.id)))
+        return list(
+            db.session.execute(
+                sa.select(DigestDelivery.period, DigestDelivery.status)
+                .where(DigestDelivery.user_id == user.id)
+                .order_by(DigestDelivery.id)
+            )
+        )
 
 
 # --- what a digest holds ------------------------------------------------------------------------
+
 
 def test_a_digest_brings_what_is_new_in_followed_boards_and_nothing_unpublished(make, app):
     board, elsewhere = make.board("general", "General"), make.board("other", "Other")
@@ -103,20 +66,30 @@ def test_a_digest_brings_what_is_new_in_followed_boards_and_nothing_unpublished(
     hidden = make.reply(friend, talk, "A hidden reply must not travel")
     rejected = make.reply(friend, talk, "A rejected reply must not travel")
     deleted = make.reply(friend, talk, "A deleted reply must not travel")
-    for post, status in ((hidden, PostStatus.HIDDEN), (rejected, PostStatus.REJECTED),
-                         (deleted, PostStatus.DELETED)):
+    for post, status in (
+        (hidden, PostStatus.HIDDEN),
+        (rejected, PostStatus.REJECTED),
+        (deleted, PostStatus.DELETED),
+    ):
         set_status(app, post.id, status)
     waiting = make.topic(newcomer, board, "A waiting topic", "Pending words must not travel")
-    warned = make.topic(writer, board, "A hard day", "Graphic words behind a warning",
-                        content_warning="self-harm")
+    warned = make.topic(
+        writer, board, "A hard day", "Graphic words behind a warning", content_warning="self-harm"
+    )
     with app.test_request_context():
-        posting.create_reply(db.session.get(User, friend.id), db.session.get(Topic, warned.id),
-                             "Graphic words in a reply too", content_warning="self-harm")
+        posting.create_reply(
+            db.session.get(User, friend.id),
+            db.session.get(Topic, warned.id),
+            "Graphic words in a reply too",
+            content_warning="self-harm",
+        )
     lonely = make.topic(friend, board, "Anyone else awake at night?", "Nobody answered yet")
     make.topic(writer, elsewhere, "Not in a followed board", "Elsewhere words")
     with app.app_context():
-        assert db.session.scalar(sa.select(Post.status).where(
-            Post.topic_id == waiting.id)) == PostStatus.PENDING
+        assert (
+            db.session.scalar(sa.select(Post.status).where(Post.topic_id == waiting.id))
+            == PostStatus.PENDING
+        )
     subscribe(app, reader, due_now=True)
 
     report = send(app)
@@ -128,9 +101,17 @@ def test_a_digest_brings_what_is_new_in_followed_boards_and_nothing_unpublished(
     for body in (text, html):
         assert "Feeling low today" in body and "You are not alone in this" in body
         assert "Some words about a hard week" in body
-        for absent in ("My own reply", "hidden reply", "rejected reply", "deleted reply",
-                       "A waiting topic", "Pending words", "Graphic words",
-                       "Not in a followed board", "Elsewhere words"):
+        for absent in (
+            "My own reply",
+            "hidden reply",
+            "rejected reply",
+            "deleted reply",
+            "A waiting topic",
+            "Pending words",
+            "Graphic words",
+            "Not in a followed board",
+            "Elsewhere words",
+        ):
             assert absent not in body, absent
         assert "A hard day" in body and "Content warning: self-harm" in body
         assert "Waiting for a first reply" in body and "Anyone else awake at night?" in body
@@ -140,6 +121,39 @@ def test_a_digest_brings_what_is_new_in_followed_boards_and_nothing_unpublished(
     assert links and all(link.startswith("https://kindred.example/") for link in links)
     # No popularity counts: no "N replies", "N likes", "N views".
     assert not re.search(r"\b\d+ (replies|likes|views|reactions)\b", text + html)
+
+
+def test_a_content_warned_topic_waiting_for_a_first_reply_carries_its_label(make, app):
+    board = make.board("general", "General")
+    reader, writer = make.user("reader"), make.user("writer")
+    follow_board(app, reader, board)
+    warned = make.topic(
+        writer,
+        board,
+        "A night I want to talk about",
+        "Words behind a warning",
+        content_warning="suicide",
+    )
+    make.topic(writer, board, "Anyone up for a walk?", "No warning on this one")
+    subscribe(app, reader, due_now=True)
+
+    send(app)
+
+    [message] = digests_to("reader@example.org")
+    text, html = parts(message)
+    assert "Waiting for a first reply" in text and "Waiting for a first reply" in html
+    assert (
+        f"[Content warning: suicide] A night I want to talk about, in General: "
+        f"https://kindred.example/t/{warned.id}"
+    ) in text
+    assert (
+        f'<li>Content warning: suicide. <a href="https://kindred.example/t/{warned.id}">'
+        "A night I want to talk about</a>, in General</li>"
+    ) in html
+    for body in (text, html):
+        assert "Words behind a warning" not in body
+        assert body.count("Content warning:") == 1  # the other topic has none
+        assert "Anyone up for a walk?" in body
 
 
 def test_a_digest_carries_one_click_unsubscribe_headers_and_link(make, app):
@@ -230,14 +244,18 @@ def test_a_post_edited_between_two_batches_of_a_run_shows_its_new_words(make, ap
     def excerpts_for(member) -> list[str]:
         with app.app_context():
             [digest] = build.build_digests(
-                [build.Member(member.id, member.username, now - timedelta(hours=1),
-                              utcnow())], cache)
+                [build.Member(member.id, member.username, now - timedelta(hours=1), utcnow())],
+                cache,
+            )
             return [post.excerpt for topic in digest.topics for post in topic.posts]
 
     assert "The first version of my words" in excerpts_for(early)
     with app.app_context():
-        posting.edit_post(db.session.get(User, writer.id), db.session.get(Post, reply.id),
-                          "Rewritten after a night's sleep")
+        posting.edit_post(
+            db.session.get(User, writer.id),
+            db.session.get(Post, reply.id),
+            "Rewritten after a night's sleep",
+        )
     assert "Rewritten after a night's sleep" in excerpts_for(late)
     assert "The first version of my words" not in excerpts_for(late)
 
@@ -263,9 +281,12 @@ def test_a_batch_loads_its_content_in_a_fixed_number_of_queries(make, app):
         with app.app_context():
             sa.event.listen(db.engine, "before_cursor_execute", count)
             try:
-                digests = build.build_digests([
-                    build.Member(member.id, member.username, now - timedelta(hours=1), now)
-                    for member in members])
+                digests = build.build_digests(
+                    [
+                        build.Member(member.id, member.username, now - timedelta(hours=1), now)
+                        for member in members
+                    ]
+                )
             finally:
                 sa.event.remove(db.engine, "before_cursor_execute", count)
         assert all(digest.topics for digest in digests)
@@ -275,6 +296,7 @@ def test_a_batch_loads_its_content_in_a_fixed_number_of_queries(make, app):
 
 
 # --- when digests go ------------------------------------------------------------------------------
+
 
 def run_clock(app, start: datetime, hours: int, step_minutes: int = 15) -> list[datetime]:
     """Run the sender every `step_minutes` like cron; return the times a digest was recorded."""
@@ -291,17 +313,36 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("zone", "hour", "expected_utc", "expected_periods"), [
-    # 11 pm in Los Angeles (UTC-8 in November) is 07:00 UTC the next day.
-    ("America/Los_Angeles", 23, ["2026-11-27T07:00", "2026-11-28T07:00"],
-     ["2026-11-26", "2026-11-27"]),
-    # Midnight in Auckland (UTC+13 in November) is 11:00 UTC the day before.
-    ("Pacific/Auckland", 0, ["2026-11-26T11:00", "2026-11-27T11:00"],
-     ["2026-11-27", "2026-11-28"]),
-    ("UTC", 8, ["2026-11-27T08:00", "2026-11-28T08:00"], ["2026-11-27", "2026-11-28"]),
-])
+@pytest.mark.parametrize(
+    ("zone", "hour", "expected_utc", "expected_periods"),
+    [
+        # 11 pm in Los Angeles (UTC-8 in November) is 07:00 UTC the next day.
+        (
+            "America/Los_Angeles",
+            23,
+            ["2026-11-27T07:00", "2026-11-28T07:00"],
+            ["2026-11-26", "2026-11-27"],
+        ),
+        # Midnight in Auckland (UTC+13 in November) is 11:00 UTC the day before. Chosen at
+        # 21:00 there, after that day's midnight: that day's digest goes with the next run.
+        (
+            "Pacific/Auckland",
+            0,
+            ["2026-11-26T08:15", "2026-11-26T11:00", "2026-11-27T11:00"],
+            ["2026-11-26", "2026-11-27", "2026-11-28"],
+        ),
+        # Chosen at 08:00 with the hour 08:00: the hour has come, so today's goes at once.
+        (
+            "UTC",
+            8,
+            ["2026-11-26T08:15", "2026-11-27T08:00", "2026-11-28T08:00"],
+            ["2026-11-26", "2026-11-27", "2026-11-28"],
+        ),
+    ],
+)
 def test_a_daily_digest_goes_once_a_day_at_the_members_hour_in_their_zone(
-        make, app, zone, hour, expected_utc, expected_periods):
+    make, app, zone, hour, expected_utc, expected_periods
+):
     reader = make.user("reader")
     start = at("2026-11-26T08:00")
     subscribe(app, reader, hour=hour, zone=zone, now=start)
@@ -312,15 +353,24 @@ def test_a_daily_digest_goes_once_a_day_at_the_members_hour_in_their_zone(
     assert [period for period, _ in deliveries(app, reader)] == expected_periods
 
 
-@pytest.mark.parametrize(("start", "expected_utc"), [
-    # Spring forward (29 March 2026): 01:00 does not exist in London that day; the
-    # digest goes at the first moment after the gap (02:00 BST = 01:00 UTC).
-    ("2026-03-27T12:00", ["2026-03-28T01:00", "2026-03-29T01:00", "2026-03-30T00:00"]),
-    # Fall back (25 October 2026): 01:00 happens twice; the digest goes the first time.
-    ("2026-10-23T12:00", ["2026-10-24T00:00", "2026-10-25T00:00", "2026-10-26T01:00"]),
-])
-def test_daylight_saving_changes_neither_skip_nor_double_a_digest(make, app, start,
-                                                                  expected_utc):
+@pytest.mark.parametrize(
+    ("start", "expected_utc"),
+    [
+        # Chosen at noon, after that day's 01:00: that day's digest goes with the next run.
+        # Spring forward (29 March 2026): 01:00 does not exist in London that day; the
+        # digest goes at the first moment after the gap (02:00 BST = 01:00 UTC).
+        (
+            "2026-03-27T12:00",
+            ["2026-03-27T12:15", "2026-03-28T01:00", "2026-03-29T01:00", "2026-03-30T00:00"],
+        ),
+        # Fall back (25 October 2026): 01:00 happens twice; the digest goes the first time.
+        (
+            "2026-10-23T12:00",
+            ["2026-10-23T12:15", "2026-10-24T00:00", "2026-10-25T00:00", "2026-10-26T01:00"],
+        ),
+    ],
+)
+def test_daylight_saving_changes_neither_skip_nor_double_a_digest(make, app, start, expected_utc):
     reader = make.user("reader")
     subscribe(app, reader, hour=1, zone="Europe/London", now=at(start))
 
@@ -328,7 +378,7 @@ def test_daylight_saving_changes_neither_skip_nor_double_a_digest(make, app, sta
 
     assert sent_at == [at(moment) for moment in expected_utc]
     periods = [period for period, _ in deliveries(app, reader)]
-    assert len(periods) == len(set(periods)) == 3
+    assert len(periods) == len(set(periods)) == 4
 
 
 def test_a_weekly_digest_goes_on_the_chosen_day(make, app):
@@ -338,9 +388,10 @@ def test_a_weekly_digest_goes_on_the_chosen_day(make, app):
 
     sent_at = run_clock(app, start, hours=15 * 24, step_minutes=60)
 
-    # Mondays at 09:00 in Paris (UTC+1 in winter).
-    assert sent_at == [at("2026-11-30T08:00"), at("2026-12-07T08:00")]
-    assert [period for period, _ in deliveries(app, reader)] == ["2026-W49", "2026-W50"]
+    # This week's Monday had passed and no digest had gone this week: it goes at once.
+    # Then Mondays at 09:00 in Paris (UTC+1 in winter).
+    assert sent_at == [start, at("2026-11-30T08:00"), at("2026-12-07T08:00")]
+    assert [period for period, _ in deliveries(app, reader)] == ["2026-W48", "2026-W49", "2026-W50"]
 
 
 def test_a_paused_member_gets_no_digest_until_the_pause_ends(make, app):
@@ -376,7 +427,133 @@ def test_changing_the_hour_after_todays_digest_does_not_send_a_second_one(make, 
     assert run_clock(app, at("2026-11-26T21:00"), hours=24) == [at("2026-11-27T20:00")]
 
 
+def date_the_news(app, topic, reply, written) -> None:
+    """Put a topic and its reply on the test's clock, the reply at `written`."""
+    with app.app_context():
+        for post in db.session.scalars(sa.select(Post).where(Post.topic_id == topic.id)):
+            post.published_at = post.created_at = written - timedelta(days=3)
+        db.session.get(Post, reply.id).published_at = written
+        dated = db.session.get(Topic, topic.id)
+        dated.created_at, dated.last_post_at = written - timedelta(days=3), written
+        db.session.commit()
+
+
+def test_a_daily_digest_chosen_after_todays_hour_goes_today(make, app):
+    """README: a digest is sent once the member's hour has passed and they have not had
+    this period's digest; choosing at 15:00 with the hour 09:00 is such a case."""
+    board = make.board()
+    reader, writer = make.user("reader"), make.user("writer")
+    follow_board(app, reader, board)
+    topic = make.topic(writer, board, "Hello", "Hello everyone")
+    reply = make.reply(writer, topic, "Written after the digest was chosen")
+    subscribe(app, reader, hour=9, zone="Europe/Paris", now=at("2026-11-26T14:00"))
+    date_the_news(app, topic, reply, at("2026-11-26T14:05"))
+
+    sent_at = run_clock(app, at("2026-11-26T14:15"), hours=24)
+
+    assert sent_at == [at("2026-11-26T14:15"), at("2026-11-27T08:00")]
+    assert [period for period, _ in deliveries(app, reader)] == ["2026-11-26", "2026-11-27"]
+    [first] = digests_to("reader@example.org")  # the second had nothing new
+    assert "Written after the digest was chosen" in parts(first)[0]
+
+
+def test_a_digest_that_goes_at_once_holds_the_day_before_it_was_chosen(make, app):
+    """Sent at once, the first digest holds what today's 09:00 digest would have: the
+    news of the day before that hour, not only what came after the member chose."""
+    board = make.board()
+    reader, writer = make.user("reader"), make.user("writer")
+    follow_board(app, reader, board)
+    topic = make.topic(writer, board, "Hello", "Hello everyone")
+    reply = make.reply(writer, topic, "Written at noon, before the digest was chosen")
+    date_the_news(app, topic, reply, at("2026-11-26T11:00"))
+    subscribe(app, reader, hour=9, zone="Europe/Paris", now=at("2026-11-26T14:00"))
+
+    assert run_clock(app, at("2026-11-26T14:15"), hours=1) == [at("2026-11-26T14:15")]
+    [first] = digests_to("reader@example.org")
+    assert "Written at noon, before the digest was chosen" in parts(first)[0]
+
+
+def test_a_digest_chosen_before_todays_hour_waits_for_it(make, app):
+    reader = make.user("reader")
+    subscribe(app, reader, hour=9, now=at("2026-11-26T08:59"))
+
+    assert run_clock(app, at("2026-11-26T08:45"), hours=2) == [at("2026-11-26T09:00")]
+
+
+def test_a_weekly_digest_chosen_before_this_weeks_day_waits_for_it(make, app):
+    reader = make.user("reader")
+    start = at("2026-11-24T12:00")  # a Tuesday; Friday's digest is still to come this week
+    subscribe(app, reader, digest="weekly", weekday=4, hour=9, now=start)
+
+    assert run_clock(app, start, hours=4 * 24, step_minutes=60) == [at("2026-11-27T09:00")]
+
+
+def test_an_earlier_hour_after_todays_digest_waits_for_tomorrow(make, app):
+    reader = make.user("reader")
+    start = at("2026-11-26T07:00")
+    subscribe(app, reader, hour=8, now=start)
+    assert run_clock(app, start, hours=2) == [at("2026-11-26T08:00")]
+    with app.app_context():
+        settings = db.session.get(MailSettings, reader.id)
+        settings.digest_hour = 6
+        mail_settings.reschedule(settings, at("2026-11-26T09:00"))
+        db.session.commit()
+
+    assert run_clock(app, at("2026-11-26T09:00"), hours=24) == [at("2026-11-27T06:00")]
+
+
+def test_less_often_after_todays_daily_digest_sends_no_weekly_one_at_once(make, app):
+    """A daily digest this week counts as this week's: moving to weekly on a Thursday
+    after Monday's day has passed waits for next Monday."""
+    reader = make.user("reader")
+    start = at("2026-11-26T07:00")  # a Thursday
+    subscribe(app, reader, hour=8, now=start)
+    assert run_clock(app, start, hours=2) == [at("2026-11-26T08:00")]
+    with app.app_context():
+        settings = db.session.get(MailSettings, reader.id)
+        settings.digest = "weekly"
+        mail_settings.reschedule(settings, at("2026-11-26T09:00"))
+        db.session.commit()
+
+    sent_at = run_clock(app, at("2026-11-26T09:00"), hours=5 * 24, step_minutes=60)
+
+    assert sent_at == [at("2026-11-30T08:00")]
+
+
+def test_a_late_digest_for_yesterday_is_not_todays(make, app):
+    """Yesterday's digest, sent after midnight by a late run, is not this period's: a
+    member who saves their settings once today's hour has passed still gets today's."""
+    reader = make.user("reader")
+    subscribe(app, reader, hour=8, now=at("2026-11-24T07:00"))
+    assert run_clock(app, at("2026-11-25T01:00"), hours=1) == [at("2026-11-25T01:00")]
+    with app.app_context():
+        settings = db.session.get(MailSettings, reader.id)
+        mail_settings.reschedule(settings, at("2026-11-25T08:05"))
+        db.session.commit()
+
+    assert run_clock(app, at("2026-11-25T08:15"), hours=24) == [
+        at("2026-11-25T08:15"),
+        at("2026-11-26T08:00"),
+    ]
+    assert [period for period, _ in deliveries(app, reader)] == [
+        "2026-11-24",
+        "2026-11-25",
+        "2026-11-26",
+    ]
+
+
+def test_a_late_run_does_not_stop_the_next_periods_digest(make, app):
+    reader = make.user("reader")
+    subscribe(app, reader, hour=8, now=at("2026-11-24T07:00"))
+
+    sent_at = run_clock(app, at("2026-11-25T01:00"), hours=8)
+
+    assert sent_at == [at("2026-11-25T01:00"), at("2026-11-25T08:00")]
+    assert [period for period, _ in deliveries(app, reader)] == ["2026-11-24", "2026-11-25"]
+
+
 # --- exactly once ---------------------------------------------------------------------------
+
 
 def many_readers(make, app, board, count: int) -> list[User]:
     readers = [make.user(f"reader{n}") for n in range(count)]
@@ -455,8 +632,14 @@ def test_two_senders_at_once_send_each_digest_once(make, app):
     for reader in readers:
         assert len(digests_to(f"{reader.username}@example.org")) == 1, reader.username
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.sent_at.is_not(None), OutboxMessage.kind == "digest")) == 24
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_not(None), OutboxMessage.kind == "digest")
+            )
+            == 24
+        )
 
 
 def test_dry_run_and_limit_from_the_command_line(make, app):
@@ -478,8 +661,9 @@ def test_dry_run_and_limit_from_the_command_line(make, app):
     assert "2 members due: sent 2" in limited.output
     rest = runner.invoke(args=["digests", "send"])
     assert "1 members due: sent 1" in rest.output
-    assert sorted(m["To"].addresses[0].username for m in mail.outbox) == \
-        sorted(reader.username for reader in readers)
+    assert sorted(m["To"].addresses[0].username for m in mail.outbox) == sorted(
+        reader.username for reader in readers
+    )
 
 
 def test_old_digest_records_are_forgotten(make, app):
@@ -495,6 +679,7 @@ def test_old_digest_records_are_forgotten(make, app):
 
 # --- hostile text ---------------------------------------------------------------------------------
 
+
 def test_every_xss_payload_as_titles_and_posts_in_a_real_digest_passes_the_oracle(app):
     """The digest templates with every payload as a topic title, a username and a post
     (its excerpt comes from the sanitiser's stored HTML), checked like the pages."""
@@ -503,14 +688,28 @@ def test_every_xss_payload_as_titles_and_posts_in_a_real_digest_passes_the_oracl
     member = build.Member(1, "fern", now - timedelta(days=1), now)
     with app.app_context():
         for start in range(0, len(PAYLOADS), 50):
-            chunk = PAYLOADS[start:start + 50]
-            topics = [build.DigestTopic(
-                index, clean_single_line(payload.text)[:150] or "untitled", "General",
-                "general", f"https://example.org/t/{index}", is_new=True,
-                posts=[build.DigestPost(index, payload.text[:30], now,
-                                        build.excerpt_of(render_post(payload.text)), None,
-                                        f"https://example.org/p/{index}")])
-                for index, payload in enumerate(chunk, start + 1)]
+            chunk = PAYLOADS[start : start + 50]
+            topics = [
+                build.DigestTopic(
+                    index,
+                    clean_single_line(payload.text)[:150] or "untitled",
+                    "General",
+                    "general",
+                    f"https://example.org/t/{index}",
+                    is_new=True,
+                    posts=[
+                        build.DigestPost(
+                            index,
+                            payload.text[:30],
+                            now,
+                            build.excerpt_of(render_post(payload.text)),
+                            None,
+                            f"https://example.org/p/{index}",
+                        )
+                    ],
+                )
+                for index, payload in enumerate(chunk, start + 1)
+            ]
             digest = build.Digest(member, topics, topics[:5])
             message = run._message(digest, _member_stub(), _settings_stub())
             markup = parts(message)[1]
@@ -557,8 +756,14 @@ def test_digests_built_while_the_mail_server_is_down_go_on_the_next_run(make, ap
 
     assert (first.members, first.sent) == (4, 4)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.sent_at.is_(None))) == 4
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_(None))
+            )
+            == 4
+        )
     with running_smtp_server() as server:
         app.config.update(smtp_settings(server))
         second = send(app)  # the next cron run: nobody is due, the outbox sends the rest
@@ -568,6 +773,7 @@ def test_digests_built_while_the_mail_server_is_down_go_on_the_next_run(make, ap
 
 
 # --- news is never lost between two digests ---------------------------------------------------
+
 
 def test_a_reply_approved_after_waiting_is_news_in_the_next_digest(make, app):
     board = make.board()
@@ -596,12 +802,17 @@ def test_quoted_words_stay_out_of_excerpts(make, app):
     board = make.board()
     reader, writer, friend = make.user("reader"), make.user("writer"), make.user("friend")
     follow_board(app, reader, board)
-    topic = make.topic(writer, board, "A hard day", "Words behind a warning",
-                       content_warning="self-harm")
+    topic = make.topic(
+        writer, board, "A hard day", "Words behind a warning", content_warning="self-harm"
+    )
     with app.test_request_context():
         quoted = db.session.scalar(sa.select(Post).where(Post.topic_id == topic.id))
-        posting.create_reply(db.session.get(User, friend.id), db.session.get(Topic, topic.id),
-                             "> Words behind a warning\n\nSending you a hug", quote_of=quoted)
+        posting.create_reply(
+            db.session.get(User, friend.id),
+            db.session.get(Topic, topic.id),
+            "> Words behind a warning\n\nSending you a hug",
+            quote_of=quoted,
+        )
     subscribe(app, reader, due_now=True)
     send(app)
 

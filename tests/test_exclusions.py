@@ -19,9 +19,9 @@ from forum import mail
 from forum.extensions import db
 from forum.models import Block, BoardMute, MutedPhrase, Post, User
 from forum.services import posting
-from tests.conftest import log_in
-from tests.moderation_helpers import decide, item_for, notices_of, report
-from tests.test_digests import digests_to, follow_board, parts, send, subscribe
+from tests.helpers.app import log_in
+from tests.helpers.digests import digests_to, follow_board, parts, send, subscribe
+from tests.helpers.moderation import decide, item_for, notices_of, report
 
 READER = "ash@example.org"
 
@@ -29,8 +29,9 @@ READER = "ash@example.org"
 def visible_text(page: str) -> str:
     """The page's words, outside any collapsed <details> (a folded post is still on the
     page, hidden until the reader opens it: that is asserted separately)."""
-    unfolded = re.sub(r"<details class=\"content-warning filtered\">.*?</details>", " ",
-                      page, flags=re.S)
+    unfolded = re.sub(
+        r"<details class=\"content-warning filtered\">.*?</details>", " ", page, flags=re.S
+    )
     return html.unescape(re.sub(r"<[^>]+>", " ", unfolded))
 
 
@@ -49,9 +50,13 @@ def world(app, make):
     for board in (lounge, quiet, members_only):
         follow_board(app, reader, board)
     with app.app_context():
-        db.session.add_all([Block(blocker_id=reader.id, blocked_id=thorn.id),
-                            MutedPhrase(user_id=reader.id, phrase="Exams", phrase_key="exams"),
-                            BoardMute(user_id=reader.id, board_id=quiet.id)])
+        db.session.add_all(
+            [
+                Block(blocker_id=reader.id, blocked_id=thorn.id),
+                MutedPhrase(user_id=reader.id, phrase="Exams", phrase_key="exams"),
+                BoardMute(user_id=reader.id, board_id=quiet.id),
+            ]
+        )
         db.session.commit()
     mail.outbox.clear()
 
@@ -72,13 +77,22 @@ def world(app, make):
     rejected = reply("rejected", newcomer)
     decide(app, moderator, item_for(app, rejected.id).id, "reject", reason="Not for here")
     hidden = reply("hidden", fern)
-    decide(app, moderator, report(app, moderator, hidden.id, "harassment"), "hide",
-           reason="Hidden while we look")
+    decide(
+        app,
+        moderator,
+        report(app, moderator, hidden.id, "harassment"),
+        "hide",
+        reason="Hidden while we look",
+    )
     deleted = reply("deleted", fern)
     with app.test_request_context():
         posting.delete_post(db.session.get(User, fern.id), db.session.get(Post, deleted.id))
-    return {"reader": reader, "topics": (topic, muted_topic, inner_topic), "words": words,
-            "post_ids": post_ids}
+    return {
+        "reader": reader,
+        "topics": (topic, muted_topic, inner_topic),
+        "words": words,
+        "post_ids": post_ids,
+    }
 
 
 def results(page: str) -> str:
@@ -91,16 +105,21 @@ def surfaces(app, client, world) -> dict[str, str]:
     """What the reader meets on each surface, as text."""
     topics = world["topics"]
     pages = " ".join(visible_text(client.get(f"/t/{topic.id}").text) for topic in topics)
-    found = " ".join(visible_text(results(client.get(f"/search?q={word}").text))
-                     for word in world["words"].values())
+    found = " ".join(
+        visible_text(results(client.get(f"/search?q={word}").text))
+        for word in world["words"].values()
+    )
     subscribe(app, world["reader"], due_now=True)
     send(app)
     digest = " ".join(" ".join(parts(message)) for message in digests_to(READER))
-    notices = " ".join(f"{notice.subject} {notice.message}"
-                       for notice in notices_of(app, world["reader"]))
-    mailed = " ".join(" ".join(parts(message)) for message in mail.outbox
-                      if message["To"].addresses[0].addr_spec == READER
-                      and "digest" not in message["Subject"])
+    notices = " ".join(
+        f"{notice.subject} {notice.message}" for notice in notices_of(app, world["reader"])
+    )
+    mailed = " ".join(
+        " ".join(parts(message))
+        for message in mail.outbox
+        if message["To"].addresses[0].addr_spec == READER and "digest" not in message["Subject"]
+    )
     return {"page": pages, "search": found, "digest": digest, "notice": notices + mailed}
 
 
@@ -133,10 +152,12 @@ def test_folded_posts_are_on_the_page_only_behind_the_readers_own_choice(app, cl
     log_in(client, "ash")
     page = client.get(f"/t/{world['topics'][0].id}").text
     words = world["words"]
-    for case, why in (("blocked", "You blocked this member"),
-                      ("muted_word", "which you muted")):
-        folded = re.search(r"<details class=\"content-warning filtered\">.*?</details>",
-                           page[page.index(words[case]) - 600:], flags=re.S)
+    for case, why in (("blocked", "You blocked this member"), ("muted_word", "which you muted")):
+        folded = re.search(
+            r"<details class=\"content-warning filtered\">.*?</details>",
+            page[page.index(words[case]) - 600 :],
+            flags=re.S,
+        )
         assert folded and words[case] in folded[0] and why in folded[0], case
     search = results(client.get(f"/search?q={words['muted_word']}").text)
     assert words["muted_word"] in search and "which you muted" in search
@@ -148,10 +169,14 @@ def test_a_reply_a_member_would_rather_not_see_makes_no_notice(app, client, worl
     then; a notice never carries a post's words, and its link now shows nothing of it.)"""
     told = {notice.link for notice in notices_of(app, world["reader"])}
     ids = world["post_ids"]
-    assert told == {f"/p/{ids[case]}" for case in ("published", "members_only", "hidden",
-                                                    "deleted")}
-    mailed = [message["Subject"] for message in mail.outbox
-              if message["To"].addresses[0].addr_spec == READER]
+    assert told == {
+        f"/p/{ids[case]}" for case in ("published", "members_only", "hidden", "deleted")
+    }
+    mailed = [
+        message["Subject"]
+        for message in mail.outbox
+        if message["To"].addresses[0].addr_spec == READER
+    ]
     assert len(mailed) == len(told)
 
 

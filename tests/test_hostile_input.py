@@ -7,8 +7,6 @@ typed in the form, create or change nothing, and never be a 500.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from urllib.parse import unquote_to_bytes
 
 import pytest
@@ -17,119 +15,15 @@ import sqlalchemy as sa
 from forum import mail
 from forum.extensions import db
 from forum.models import Post, PostRevision, Topic, User
-from forum.services.posting import BODY_MAX, TITLE_MAX
-from tests.conftest import TEST_PASSWORD
+from forum.services.post_state import BODY_MAX, TITLE_MAX
+from tests.helpers.app import TEST_PASSWORD
+from tests.helpers.forms import (
+    Scene,
+    make_scene,
+    read_form,
+)
 
 # --- reading a form back out of the page -------------------------------------------------------
-
-
-@dataclass
-class Control:
-    attrs: dict
-    value: str = ""
-    tag: str = "input"
-    options: list[str] = field(default_factory=list)  # a <select>'s option values
-
-    @property
-    def name(self) -> str:
-        return self.attrs.get("name") or ""
-
-    @property
-    def kind(self) -> str:
-        """The tag (textarea, select, button), or for an <input> its type (text when unsaid)."""
-        if self.tag == "input":
-            return (self.attrs.get("type") or "text").lower()
-        return self.tag
-
-
-@dataclass
-class HtmlForm:
-    """One <form> on the page, with every named control in it (all radios, all buttons)."""
-
-    attrs: dict
-    controls: list[Control] = field(default_factory=list)
-
-    @property
-    def action(self) -> str:
-        return self.attrs.get("action") or ""
-
-    @property
-    def method(self) -> str:
-        return (self.attrs.get("method") or "get").upper()
-
-
-@dataclass
-class FormPage:
-    controls: dict[str, Control] = field(default_factory=dict)  # by name
-    errors: dict[str, str] = field(default_factory=dict)  # "<id>-error" paragraphs, by id
-    forms: list[HtmlForm] = field(default_factory=list)  # in page order
-
-
-class _FormReader(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.page = FormPage()
-        self._textarea: Control | None = None
-        self._select: Control | None = None
-        self._error: str | None = None
-        self._form: HtmlForm | None = None
-
-    def _add(self, control: Control) -> Control:
-        if self._form is not None:
-            self._form.controls.append(control)
-        return control
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self._form = HtmlForm(attrs)
-            self.page.forms.append(self._form)
-        elif tag == "input" and attrs.get("name"):
-            self.page.controls[attrs["name"]] = self._add(
-                Control(attrs, attrs.get("value") or ""))
-        elif tag == "textarea" and attrs.get("name"):
-            self._textarea = self.page.controls[attrs["name"]] = self._add(
-                Control(attrs, tag="textarea"))
-        elif tag == "select" and attrs.get("name"):
-            self._select = self.page.controls[attrs["name"]] = self._add(
-                Control(attrs, tag="select"))
-        elif tag == "option" and self._select is not None:
-            value = attrs.get("value") or ""
-            self._select.options.append(value)
-            if "selected" in attrs or len(self._select.options) == 1:
-                self._select.value = value
-        elif tag == "button" and attrs.get("name"):
-            self._add(Control(attrs, attrs.get("value") or "", tag="button"))
-        elif tag == "p" and "error" in (attrs.get("class") or "").split() and attrs.get("id"):
-            self._error = attrs["id"]
-            self.page.errors[self._error] = ""
-
-    def handle_endtag(self, tag):
-        if tag == "textarea" and self._textarea is not None:
-            # Like a browser: one newline straight after <textarea> is not part of the value.
-            value = self._textarea.value
-            self._textarea.value = value[2:] if value.startswith("\r\n") else \
-                value.removeprefix("\n")
-            self._textarea = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "form":
-            self._form = None
-        elif tag == "p":
-            self._error = None
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self._textarea.value += data
-        if self._error is not None:
-            self.page.errors[self._error] += data
-
-
-def read_form(page_html: str) -> FormPage:
-    reader = _FormReader()
-    reader.feed(page_html)
-    reader.close()
-    return reader.page
 
 
 def assert_refused_beside(response, field_name: str, message: str, kept: dict[str, str]):
@@ -137,51 +31,24 @@ def assert_refused_beside(response, field_name: str, message: str, kept: dict[st
     assert response.status_code == 400, f"status {response.status_code}, wanted 400"
     page = read_form(response.text)
     error_id = f"{field_name}-error"
-    assert error_id in page.errors, (f"no message beside {field_name!r}; messages: {page.errors}")
+    assert error_id in page.errors, f"no message beside {field_name!r}; messages: {page.errors}"
     assert message in page.errors[error_id], page.errors
     control = page.controls[field_name]
     assert control.attrs.get("aria-invalid") == "true", control.attrs
     assert error_id in (control.attrs.get("aria-describedby") or "").split(), control.attrs
     for name, value in kept.items():
         shown = page.controls[name].value
-        assert shown == value, (f"{name!r} lost what the member typed: showing "
-                                f"{shown[:200]!r}, typed {value[:200]!r}")
+        assert shown == value, (
+            f"{name!r} lost what the member typed: showing {shown[:200]!r}, typed {value[:200]!r}"
+        )
 
 
 # --- the scene: a member, a board, a topic with a reply -----------------------------------------
 
 
-@dataclass
-class Scene:
-    board_slug: str
-    topic_id: int
-    first_post_id: int
-    reply_id: int
-
-    def url(self, form: str) -> str:
-        return {
-            "new topic": f"/b/{self.board_slug}/new",
-            "reply": f"/t/{self.topic_id}/reply",
-            "edit first post": f"/p/{self.first_post_id}/edit",
-            "edit reply": f"/p/{self.reply_id}/edit",
-        }[form]
-
-
 FORMS = ["new topic", "reply", "edit first post", "edit reply"]
 FORMS_WITH_TITLE = {"new topic", "edit first post"}
 GOOD = {"title": "Sleep has been hard lately", "body": "Does anyone have tips that helped?"}
-
-
-def make_scene(app, make) -> Scene:
-    """A member (robin), a board (sleep), robin's topic and robin's reply to it."""
-    member = make.user("robin")
-    board = make.board("sleep")
-    topic = make.topic(member, board, "First title", "First post")
-    reply = make.reply(member, topic, "A reply")
-    with app.app_context():
-        first_id = db.session.scalar(sa.select(sa.func.min(Post.id))
-                                     .where(Post.topic_id == topic.id))
-    return Scene(board.slug, topic.id, first_id, reply.id)
 
 
 @pytest.fixture
@@ -202,18 +69,22 @@ def snapshot(app):
     """Everything a refused submission must leave as it was."""
     with app.app_context():
         return (
-            db.session.execute(sa.select(Topic.id, Topic.title, Topic.post_count)
-                               .order_by(Topic.id)).all(),
-            db.session.execute(sa.select(Post.id, Post.body_source, Post.body_html,
-                                         Post.edited_at).order_by(Post.id)).all(),
+            db.session.execute(
+                sa.select(Topic.id, Topic.title, Topic.post_count).order_by(Topic.id)
+            ).all(),
+            db.session.execute(
+                sa.select(Post.id, Post.body_source, Post.body_html, Post.edited_at).order_by(
+                    Post.id
+                )
+            ).all(),
             db.session.scalar(sa.select(sa.func.count()).select_from(PostRevision)),
         )
 
 
 # --- refusals beside the field -----------------------------------------------------------------
 
-LONG_TITLE = ("Things that helped me through a very long winter " * 4)[:TITLE_MAX + 1]
-LONG_BODY = ("I wanted to write everything down. " * 600)[:BODY_MAX + 1]
+LONG_TITLE = ("Things that helped me through a very long winter " * 4)[: TITLE_MAX + 1]
+LONG_BODY = ("I wanted to write everything down. " * 600)[: BODY_MAX + 1]
 
 # (case, field, what the member typed, words of the message beside the field)
 CASES = [
@@ -224,20 +95,29 @@ CASES = [
     ("invisible-only body", "body", "\u200b\u2060\ufeff\u202e", "Write something before posting."),
     ("empty title", "title", "", "Give your topic a title."),
     ("whitespace-only title", "title", "   \t ", "Give your topic a title."),
-    ("bidi and zero-width only title", "title", "\u202e\u200b\u2066\u2069\u200d",
-     "Give your topic a title."),
+    (
+        "bidi and zero-width only title",
+        "title",
+        "\u202e\u200b\u2066\u2069\u200d",
+        "Give your topic a title.",
+    ),
     ("NUL in title", "title", "Nights\x00 are long", "NUL character"),
     ("NUL in body", "body", "Some\x00thing", "NUL character"),
 ]
 
 
-@pytest.mark.parametrize(("form", "case", "field_name", "typed", "message"), [
-    pytest.param(form, case, field_name, typed, message, id=f"{form}: {case}")
-    for form in FORMS for case, field_name, typed, message in CASES
-    if field_name != "title" or form in FORMS_WITH_TITLE
-])
-def test_refused_beside_the_field_with_the_text_kept(app, client, scene, form, case, field_name,
-                                                     typed, message):
+@pytest.mark.parametrize(
+    ("form", "case", "field_name", "typed", "message"),
+    [
+        pytest.param(form, case, field_name, typed, message, id=f"{form}: {case}")
+        for form in FORMS
+        for case, field_name, typed, message in CASES
+        if field_name != "title" or form in FORMS_WITH_TITLE
+    ],
+)
+def test_refused_beside_the_field_with_the_text_kept(
+    app, client, scene, form, case, field_name, typed, message
+):
     before = snapshot(app)
     data = {**good_data(form), field_name: typed}
     response = client.post(scene.url(form), data=data)
@@ -246,8 +126,9 @@ def test_refused_beside_the_field_with_the_text_kept(app, client, scene, form, c
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_a_body_far_over_the_request_limit_is_refused_clearly_not_with_a_500(app, client, scene,
-                                                                              form):
+def test_a_body_far_over_the_request_limit_is_refused_clearly_not_with_a_500(
+    app, client, scene, form
+):
     before = snapshot(app)
     data = {**good_data(form), "body": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)}
     response = client.post(scene.url(form), data=data)
@@ -269,14 +150,18 @@ def test_a_title_and_body_at_their_limits_are_accepted(app, client, scene):
 
 
 @pytest.mark.parametrize("form", sorted(FORMS_WITH_TITLE))
-def test_bidi_and_zero_width_characters_are_removed_from_a_title_that_has_words(app, client,
-                                                                                  scene, form):
+def test_bidi_and_zero_width_characters_are_removed_from_a_title_that_has_words(
+    app, client, scene, form
+):
     typed = "\u202eHelp\u200b with\u2066 sleep\u2069\u200f"
     response = client.post(scene.url(form), data={**good_data(form), "title": typed})
     assert response.status_code == 302
     with app.app_context():
-        topic_id = scene.topic_id if form == "edit first post" else \
-            db.session.scalar(sa.select(sa.func.max(Topic.id)))
+        topic_id = (
+            scene.topic_id
+            if form == "edit first post"
+            else db.session.scalar(sa.select(sa.func.max(Topic.id)))
+        )
         assert db.session.get(Topic, topic_id).title == "Help with sleep"
     page = client.get(f"/t/{topic_id}")
     assert "<h1>Help with sleep</h1>" in page.text
@@ -284,6 +169,7 @@ def test_bidi_and_zero_width_characters_are_removed_from_a_title_that_has_words(
 
 
 # --- invalid UTF-8 -----------------------------------------------------------------------------
+
 
 def _urlencoded(form: str, **raw: bytes) -> bytes:
     """A form body, with the given fields' bytes sent as they are."""
@@ -299,30 +185,45 @@ INVALID_UTF8 = [
 ]
 
 
-@pytest.mark.parametrize(("form", "case", "field_name", "raw"), [
-    pytest.param(form, case, field_name, raw, id=f"{form}: {case}")
-    for form in FORMS for case, field_name, raw in INVALID_UTF8
-    if field_name != "title" or form in FORMS_WITH_TITLE
-])
+@pytest.mark.parametrize(
+    ("form", "case", "field_name", "raw"),
+    [
+        pytest.param(form, case, field_name, raw, id=f"{form}: {case}")
+        for form in FORMS
+        for case, field_name, raw in INVALID_UTF8
+        if field_name != "title" or form in FORMS_WITH_TITLE
+    ],
+)
 def test_invalid_utf8_is_never_a_server_error(app, client, scene, form, case, field_name, raw):
-    response = client.post(scene.url(form), data=_urlencoded(form, **{field_name: raw}),
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        scene.url(form),
+        data=_urlencoded(form, **{field_name: raw}),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code < 500
 
 
 # Werkzeug 3.1 alone would keep invalid %-escapes as literal text and drop the whole form on
 # raw non-UTF-8 bytes; forum.http.KindredRequest decodes them to U+FFFD so the member is told
 # which field to fix and keeps everything else they typed.
-@pytest.mark.parametrize(("form", "case", "field_name", "raw"), [
-    pytest.param(form, case, field_name, raw, id=f"{form}: {case}")
-    for form in FORMS for case, field_name, raw in INVALID_UTF8
-    if field_name != "title" or form in FORMS_WITH_TITLE
-])
+@pytest.mark.parametrize(
+    ("form", "case", "field_name", "raw"),
+    [
+        pytest.param(form, case, field_name, raw, id=f"{form}: {case}")
+        for form in FORMS
+        for case, field_name, raw in INVALID_UTF8
+        if field_name != "title" or form in FORMS_WITH_TITLE
+    ],
+)
 def test_invalid_utf8_is_refused_beside_the_field_with_the_readable_text_kept(
-        app, client, scene, form, case, field_name, raw):
+    app, client, scene, form, case, field_name, raw
+):
     before = snapshot(app)
-    response = client.post(scene.url(form), data=_urlencoded(form, **{field_name: raw}),
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        scene.url(form),
+        data=_urlencoded(form, **{field_name: raw}),
+        content_type="application/x-www-form-urlencoded",
+    )
     kept = good_data(form)
     # What can be read is kept; each unreadable byte shows as U+FFFD, so the member sees where.
     kept[field_name] = unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
@@ -335,12 +236,19 @@ def test_invalid_utf8_in_a_multipart_form_is_refused_beside_the_field(app, clien
     boundary = "kindred-boundary"
     fields = {name: value.encode() for name, value in good_data(form).items()}
     fields["body"] = b"Hello \xff\xfe there"
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        + value + b"\r\n" for name, value in fields.items()) + f"--{boundary}--\r\n".encode()
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value
+            + b"\r\n"
+            for name, value in fields.items()
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
     before = snapshot(app)
-    response = client.post(scene.url(form), data=body,
-                           content_type=f"multipart/form-data; boundary={boundary}")
+    response = client.post(
+        scene.url(form), data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
     kept = {**good_data(form), "body": "Hello \ufffd\ufffd there"}
     assert_refused_beside(response, "body", "not valid UTF-8", kept=kept)
     assert snapshot(app) == before
@@ -351,33 +259,48 @@ def test_invalid_utf8_in_a_multipart_form_is_refused_beside_the_field(app, clien
 INVISIBLE = "invisible, control or text-direction"
 
 
-@pytest.mark.parametrize(("username", "message"), [
-    pytest.param("ali\x07ce", INVISIBLE, id="bell"),
-    pytest.param("ali\x1b[31mce", INVISIBLE, id="escape"),
-    pytest.param("bob\u200bby", INVISIBLE, id="zero-width space"),
-    pytest.param("eve\u200d", INVISIBLE, id="zero-width joiner"),
-    pytest.param("fr\u00adank", INVISIBLE, id="soft hyphen"),
-    pytest.param("\ufeffgrace", INVISIBLE, id="byte order mark"),
-    pytest.param("\u202eadmin", INVISIBLE, id="right-to-left override"),
-    pytest.param("car\u2066ol\u2069", INVISIBLE, id="bidi isolate"),
-    pytest.param("hal\u200fo", INVISIBLE, id="right-to-left mark"),
-    pytest.param("da\x00ve", "NUL character", id="NUL"),
-])
-def test_usernames_with_invisible_or_control_characters_get_a_clear_message(app, client, username,
-                                                                             message):
-    data = {"username": username, "email": "new.member@example.org", "password": TEST_PASSWORD,
-            "confirm": TEST_PASSWORD, "accept_guidelines": "y"}
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        pytest.param("ali\x07ce", INVISIBLE, id="bell"),
+        pytest.param("ali\x1b[31mce", INVISIBLE, id="escape"),
+        pytest.param("bob\u200bby", INVISIBLE, id="zero-width space"),
+        pytest.param("eve\u200d", INVISIBLE, id="zero-width joiner"),
+        pytest.param("fr\u00adank", INVISIBLE, id="soft hyphen"),
+        pytest.param("\ufeffgrace", INVISIBLE, id="byte order mark"),
+        pytest.param("\u202eadmin", INVISIBLE, id="right-to-left override"),
+        pytest.param("car\u2066ol\u2069", INVISIBLE, id="bidi isolate"),
+        pytest.param("hal\u200fo", INVISIBLE, id="right-to-left mark"),
+        pytest.param("da\x00ve", "NUL character", id="NUL"),
+    ],
+)
+def test_usernames_with_invisible_or_control_characters_get_a_clear_message(
+    app, client, username, message
+):
+    data = {
+        "username": username,
+        "email": "new.member@example.org",
+        "password": TEST_PASSWORD,
+        "confirm": TEST_PASSWORD,
+        "accept_guidelines": "y",
+    }
     response = client.post("/register", data=data)
-    assert_refused_beside(response, "username", message,
-                          kept={"username": username, "email": data["email"]})
+    assert_refused_beside(
+        response, "username", message, kept={"username": username, "email": data["email"]}
+    )
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
     assert mail.outbox == []
 
 
 def test_the_same_username_without_the_invisible_characters_is_accepted(app, client):
-    data = {"username": "bobby", "email": "bobby@example.org", "password": TEST_PASSWORD,
-            "confirm": TEST_PASSWORD, "accept_guidelines": "y"}
+    data = {
+        "username": "bobby",
+        "email": "bobby@example.org",
+        "password": TEST_PASSWORD,
+        "confirm": TEST_PASSWORD,
+        "accept_guidelines": "y",
+    }
     assert client.post("/register", data=data).status_code == 302
     with app.app_context():
         assert db.session.scalars(sa.select(User.username)).all() == ["bobby"]

@@ -35,15 +35,16 @@ from forum.models import (
     PostRevision,
     PostStatus,
     Reaction,
+    ReviewEvent,
     ReviewItem,
     ReviewStatus,
     Topic,
     User,
     utcnow,
 )
-from forum.services import accounts, integrity, leaving, posting, transaction
-from tests.conftest import TEST_PASSWORD, log_in, page_text
-from tests.moderation_helpers import (
+from forum.services import accounts, integrity, leaving, left_posts, posting, transaction
+from tests.helpers.app import TEST_PASSWORD, log_in, page_text
+from tests.helpers.moderation import (
     assert_counters_right,
     decide,
     detached,
@@ -51,6 +52,7 @@ from tests.moderation_helpers import (
     new_client,
     report,
     update,
+    watch,
 )
 
 DAY = timedelta(days=1)
@@ -85,6 +87,7 @@ def unzip(response) -> tuple[dict, str, zipfile.ZipFile]:
 
 # --- download my data ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def lived_in(app, make):
     """A member with posts, settings, follows, a block, mutes and reactions, among others
@@ -108,18 +111,28 @@ def lived_in(app, make):
             db.session.add(settings)
             db.session.add(Follow(user_id=wren.id, board_id=quiet.id))
             member.hides_recent_posts = True
-        db.session.add_all([
-            Block(blocker_id=wren.id, blocked_id=other.id),
-            Block(blocker_id=blocker.id, blocked_id=wren.id),  # never told to wren
-            MutedPhrase(user_id=wren.id, phrase="Exams", phrase_key="exams"),
-            BoardMute(user_id=wren.id, board_id=quiet.id),
-            Reaction(post_id=other_topic_first(other_topic.id), user_id=wren.id,
-                     kind="i_hear_you"),
-        ])
+        db.session.add_all(
+            [
+                Block(blocker_id=wren.id, blocked_id=other.id),
+                Block(blocker_id=blocker.id, blocked_id=wren.id),  # never told to wren
+                MutedPhrase(user_id=wren.id, phrase="Exams", phrase_key="exams"),
+                BoardMute(user_id=wren.id, board_id=quiet.id),
+                Reaction(
+                    post_id=other_topic_first(other_topic.id), user_id=wren.id, kind="i_hear_you"
+                ),
+            ]
+        )
         db.session.commit()
-    return {"wren": wren, "other": other, "blocker": blocker, "moderator": moderator,
-            "own_topic": own_topic, "other_topic": other_topic, "reply": reply,
-            "regret": regret}
+    return {
+        "wren": wren,
+        "other": other,
+        "blocker": blocker,
+        "moderator": moderator,
+        "own_topic": own_topic,
+        "other_topic": other_topic,
+        "reply": reply,
+        "regret": regret,
+    }
 
 
 def other_topic_first(topic_id: int) -> int:
@@ -149,12 +162,16 @@ def test_download_gives_a_zip_of_the_members_own_data(client, auth, lived_in):
     assert settings["privacy"] == {"hide_recent_posts_on_profile": True}
     assert [row["board"] for row in settings["follows"]["boards"]] == ["Quiet corner"]
     assert {row["topic"] for row in settings["follows"]["topics"]} == {
-        "Sleepless again", "Morning walks"}
+        "Sleepless again",
+        "Morning walks",
+    }
     assert [row["reaction"] for row in data["reactions_given"]] == ["I hear you"]
 
     posts = data["posts"]
     assert [post["markdown"] for post in posts] == [
-        "Third night *awake*.", "Every day at six."]  # not the deleted one
+        "Third night *awake*.",
+        "Every day at six.",
+    ]  # not the deleted one
     assert [post["topic"] for post in posts] == ["Sleepless again", "Morning walks"]
     assert {post["board"] for post in posts} == {"Lounge"}
     assert all(post["status"] == "published" and post["written_at"] for post in posts)
@@ -166,13 +183,18 @@ def test_download_gives_a_zip_of_the_members_own_data(client, auth, lived_in):
     assert "Something I took back" not in posts_md
 
     everything = json.dumps(data) + posts_md
-    for secret in ("sparrow.private@example.org", "rook", "secret note", "harassment",
-                   "Something I took back", "warden"):
+    for secret in (
+        "sparrow.private@example.org",
+        "rook",
+        "secret note",
+        "harassment",
+        "Something I took back",
+        "warden",
+    ):
         assert secret not in everything, secret
 
 
-def test_download_says_what_a_member_may_know_about_a_post_and_no_more(app, client, auth,
-                                                                      lived_in):
+def test_download_says_what_a_member_may_know_about_a_post_and_no_more(app, client, auth, lived_in):
     reply = lived_in["reply"]
     # Hidden by members' reports (the author is not told who, or that they were reports).
     update(app, Post, reply.id, status=PostStatus.HIDDEN)
@@ -204,6 +226,7 @@ def test_the_account_page_offers_both(client, auth, make):
 
 
 # --- scheduling and cancelling --------------------------------------------------------------
+
 
 def test_asking_to_delete_schedules_it_logs_out_everywhere_and_mails_the_date(app, make):
     wren = make.user("wren")
@@ -281,6 +304,7 @@ def test_a_banned_member_cannot_cancel_by_logging_in(app, client, auth, make):
 
 # --- erasure --------------------------------------------------------------------------------
 
+
 def test_erasure_comes_after_fourteen_days_not_before_and_only_once(app, client, auth, make):
     wren = make.user("wren")
     auth.login(wren)
@@ -297,8 +321,7 @@ def test_erasure_comes_after_fourteen_days_not_before_and_only_once(app, client,
     assert erase(app, later + DAY).erased == 0  # run again: nothing more to do
 
 
-def test_remove_erases_the_posts_words_and_keeps_the_counters_right(app, client, auth,
-                                                                    make):
+def test_remove_erases_the_posts_words_and_keeps_the_counters_right(app, client, auth, make):
     lounge = make.board("lounge")
     wren, fern = make.user("wren"), make.user("fern")
     own = make.topic(wren, lounge, "Wren's worries", "Something only I should say")
@@ -306,8 +329,11 @@ def test_remove_erases_the_posts_words_and_keeps_the_counters_right(app, client,
     fern_topic = make.topic(fern, lounge, "Fern's topic", "Hello")
     wren_reply = make.reply(wren, fern_topic, "My own words here")
     with app.test_request_context():  # an edit leaves an earlier version
-        posting.edit_post(db.session.get(User, wren.id), db.session.get(Post, wren_reply.id),
-                          "My own words, edited")
+        posting.edit_post(
+            db.session.get(User, wren.id),
+            db.session.get(Post, wren_reply.id),
+            "My own words, edited",
+        )
     # A logged-out visitor's copy of the page is cached: it must not outlive the words.
     assert "Something only I should say" in page_text(app.test_client().get(f"/t/{own.id}"))
     auth.login(wren)
@@ -316,15 +342,16 @@ def test_remove_erases_the_posts_words_and_keeps_the_counters_right(app, client,
 
     with app.app_context():
         posts = {post.id: post for post in db.session.scalars(sa.select(Post))}
-        first = db.session.scalar(sa.select(Post).where(Post.topic_id == own.id)
-                                  .order_by(Post.id).limit(1))
+        first = db.session.scalar(
+            sa.select(Post).where(Post.topic_id == own.id).order_by(Post.id).limit(1)
+        )
         for post in (first, posts[wren_reply.id]):
             assert post.status == PostStatus.DELETED
             assert post.body_source == post.body_html == "" and post.author_id is None
         assert posts[fern_reply.id].body_source == "Here for you"  # others' words stay
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PostRevision)) == 0
         topic = db.session.get(Topic, own.id)
-        assert topic.title == leaving.LEFT_TOPIC_TITLE and topic.author_id is None
+        assert topic.title == left_posts.LEFT_TOPIC_TITLE and topic.author_id is None
         assert topic.status == PostStatus.PUBLISHED  # fern's reply still reads
         assert topic.post_count == 1
         assert db.session.get(Topic, fern_topic.id).post_count == 1
@@ -343,15 +370,19 @@ def test_keep_leaves_published_posts_under_a_former_member(app, client, auth, ma
     own = make.topic(wren, lounge, "Small wins", "I went outside today")
     make.reply(fern, own, "That is big")
     with app.test_request_context():
-        posting.edit_post(db.session.get(User, wren.id),
-                          db.session.get(Post, other_topic_first(own.id)),
-                          "I went outside today!", title="Small wins")
+        posting.edit_post(
+            db.session.get(User, wren.id),
+            db.session.get(Post, other_topic_first(own.id)),
+            "I went outside today!",
+            title="Small wins",
+        )
     auth.login(wren)
     ask_to_delete(client, "keep")
     erase(app, utcnow() + 15 * DAY)
     with app.app_context():
-        first = db.session.scalar(sa.select(Post).where(Post.topic_id == own.id)
-                                  .order_by(Post.id).limit(1))
+        first = db.session.scalar(
+            sa.select(Post).where(Post.topic_id == own.id).order_by(Post.id).limit(1)
+        )
         assert first.status == PostStatus.PUBLISHED and first.author_id is None
         assert first.body_source == "I went outside today!"
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PostRevision)) == 0
@@ -377,6 +408,55 @@ def test_posts_that_never_went_out_are_withdrawn_even_when_kept(app, client, aut
         item = db.session.scalar(sa.select(ReviewItem).where(ReviewItem.post_id == post.id))
         assert item.status == ReviewStatus.DISMISSED  # held only by the posting checks
         assert integrity.find_problems() == []
+
+
+def _as_seen(app, post_id: int) -> dict:
+    """What members and moderators can tell of a post and its review item."""
+    with app.app_context():
+        post = db.session.get(Post, post_id)
+        item = db.session.scalar(sa.select(ReviewItem).where(ReviewItem.post_id == post_id))
+        history = db.session.scalars(
+            sa.select(ReviewEvent.action)
+            .where(ReviewEvent.item_id == (item.id if item else None))
+            .order_by(ReviewEvent.id)
+        ).all()
+        return {
+            "status": post.status,
+            "words kept": post.body_source != "",
+            "item": item.status if item else None,
+            "history": history,
+        }
+
+
+def test_leaving_withdraws_and_deletes_each_post_as_its_author_would(app, client, auth, make):
+    watch(app, "pancakes", "hold")
+    topic = make.topic(make.user("fern"), make.board("lounge"), "A thread")
+    reporter = make.user("reporter")
+
+    def posts_of(member):
+        waiting = make.reply(member, topic, "Pancakes at midnight")  # held: a watched word
+        reported = make.reply(member, topic, "Words someone reported")
+        report(app, reporter, reported.id, "harassment")
+        plain = make.reply(member, topic, "Nothing to see")
+        return [waiting.id, reported.id, plain.id]
+
+    wren, robin = make.user("wren"), make.user("robin")
+    by_hand, by_leaving = posts_of(wren), posts_of(robin)
+    with app.test_request_context():
+        author = db.session.get(User, wren.id)
+        waiting, reported, plain = (db.session.get(Post, post_id) for post_id in by_hand)
+        posting.withdraw_post(author, waiting)
+        posting.delete_post(author, reported)
+        posting.delete_post(author, plain)
+    auth.login(robin)
+    ask_to_delete(client, "remove")
+    erase(app, utcnow() + 15 * DAY)
+
+    seen = [_as_seen(app, post_id) for post_id in by_leaving]
+    assert seen == [_as_seen(app, post_id) for post_id in by_hand]
+    assert [entry["words kept"] for entry in seen] == [False, True, False]
+    assert seen[1]["history"][-1] == "deleted by its author"
+    assert_counters_right(app)
 
 
 def test_words_under_an_open_report_stay_until_a_moderator_decides(app, client, auth, make):
@@ -405,6 +485,27 @@ def test_words_under_an_open_report_stay_until_a_moderator_decides(app, client, 
     assert erase(app, utcnow() + 17 * DAY).posts_finished == 0
 
 
+def test_a_post_still_out_when_its_erased_author_is_finished_is_deleted_as_by_them(app, make):
+    # Erasure deletes every published post of a member who chose "remove"; one found still
+    # out later (an erasure from before that rule) goes the same way: posting's
+    # delete_as_author, counters and all.
+    lounge = make.board("lounge")
+    wren, fern = make.user("wren"), make.user("fern")
+    topic = make.topic(fern, lounge, "A thread")
+    lingering = make.reply(wren, topic, "Still here somehow")
+    with app.app_context():
+        with transaction():
+            member = db.session.get_one(User, wren.id)
+            member.erased_at, member.keep_posts_on_deletion = utcnow(), False
+    assert erase(app, utcnow()).posts_finished == 1
+
+    post = detached(app, Post, lingering.id)
+    assert post.status == PostStatus.DELETED and post.deleted_at is not None
+    assert post.body_source == post.body_html == "" and post.author_id is None
+    assert detached(app, Topic, topic.id).post_count == 1
+    assert_counters_right(app)
+
+
 def test_an_erased_login_gets_the_answer_any_wrong_login_gets(app, client, auth, make):
     wren = make.user("wren")
     auth.login(wren)
@@ -412,8 +513,7 @@ def test_an_erased_login_gets_the_answer_any_wrong_login_gets(app, client, auth,
     erase(app, utcnow() + 15 * DAY)
     pseudonym = user_row(app, wren).username
     answers = {}
-    for login in ("wren", "wren@example.org", pseudonym, "nobody-at-all",
-                  "nobody@example.org"):
+    for login in ("wren", "wren@example.org", pseudonym, "nobody-at-all", "nobody@example.org"):
         response = log_in(app.test_client(), login)
         answers[login] = (response.status_code, field_error(response, "password"))
     assert len(set(answers.values())) == 1, answers
@@ -422,15 +522,23 @@ def test_an_erased_login_gets_the_answer_any_wrong_login_gets(app, client, auth,
 
 
 def test_nobody_can_register_a_former_member_name(client):
-    response = client.post("/register", data={
-        "username": "Former-Member-1a2b3c4d", "email": "new@example.org",
-        "password": TEST_PASSWORD, "confirm": TEST_PASSWORD, "accept_guidelines": "y"})
+    response = client.post(
+        "/register",
+        data={
+            "username": "Former-Member-1a2b3c4d",
+            "email": "new@example.org",
+            "password": TEST_PASSWORD,
+            "confirm": TEST_PASSWORD,
+            "accept_guidelines": "y",
+        },
+    )
     assert response.status_code == 400
     assert "former-member" in field_error(response, "username")
 
 
-def test_after_erasure_the_address_appears_nowhere_in_the_database(app, client, auth, make,
-                                                                   lived_in):
+def test_after_erasure_the_address_appears_nowhere_in_the_database(
+    app, client, auth, make, lived_in
+):
     wren = lived_in["wren"]
     address = "wren@example.org"
     moderator = lived_in["moderator"]
@@ -439,24 +547,46 @@ def test_after_erasure_the_address_appears_nowhere_in_the_database(app, client, 
         with transaction():  # links waiting in the mailbox
             accounts._issue_token(member, accounts.VERIFY, timedelta(hours=1))
             accounts._issue_token(member, accounts.RESET, timedelta(hours=1))
-        db.session.add(DigestDelivery(user_id=wren.id, period="2026-W01", status="empty",
-                                      covered_from=utcnow() - 7 * DAY, covered_until=utcnow()))
+        db.session.add(
+            DigestDelivery(
+                user_id=wren.id,
+                period="2026-W01",
+                status="empty",
+                covered_from=utcnow() - 7 * DAY,
+                covered_until=utcnow(),
+            )
+        )
         # Written down by people: an admin's audit entry and a report's note.
-        db.session.add(AuditEntry(actor_id=moderator.id, actor_name="warden",
-                                  action="member.note", target_type="user", target_id=wren.id,
-                                  before=json.dumps({"contact": address.upper()}),
-                                  after="{}", reason=f"Asked by {address}"))
+        db.session.add(
+            AuditEntry(
+                actor_id=moderator.id,
+                actor_name="warden",
+                action="member.note",
+                target_type="user",
+                target_id=wren.id,
+                before={"contact": address.upper()},
+                after={},
+                reason=f"Asked by {address}",
+            )
+        )
         db.session.commit()
-    report(app, lived_in["blocker"], lived_in["reply"].id, "personal_details",
-           note="They posted WREN@example.org here")
+    report(
+        app,
+        lived_in["blocker"],
+        lived_in["reply"].id,
+        "personal_details",
+        note="They posted WREN@example.org here",
+    )
     # A notice with its mail in the outbox (a moderator hid the reported post).
     with app.app_context():
-        item_id = db.session.scalar(sa.select(ReviewItem.id).where(
-            ReviewItem.post_id == lived_in["reply"].id))
+        item_id = db.session.scalar(
+            sa.select(ReviewItem.id).where(ReviewItem.post_id == lived_in["reply"].id)
+        )
     decide(app, moderator, item_id, "hide", reason="Hidden for now")
     with app.app_context():
-        mail_ids = db.session.scalars(sa.select(OutboxMessage.id).where(
-            OutboxMessage.recipient == address)).all()
+        mail_ids = db.session.scalars(
+            sa.select(OutboxMessage.id).where(OutboxMessage.recipient == address)
+        ).all()
         assert mail_ids
         # The scan finds it before the erasure, in the messages' bytes too.
         assert {"outbox.recipient", "outbox_bodies.message"} <= set(everywhere(address))
@@ -466,21 +596,82 @@ def test_after_erasure_the_address_appears_nowhere_in_the_database(app, client, 
 
     with app.app_context():
         assert everywhere(address) == []
-        assert db.session.scalar(sa.select(User.id).where(sa.or_(
-            User.username == "wren", User.username_key == "wren"))) is None
-        for model in (AccountToken, MailSettings, Follow, MutedPhrase, BoardMute, Reaction,
-                      Notice, DigestDelivery):
-            assert db.session.scalar(sa.select(sa.func.count()).select_from(model).where(
-                model.user_id == wren.id)) == 0, model.__name__
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Block).where(
-            sa.or_(Block.blocker_id == wren.id, Block.blocked_id == wren.id))) == 0
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxBody).where(
-            OutboxBody.outbox_id.in_(mail_ids))) == 0
+        assert (
+            db.session.scalar(
+                sa.select(User.id).where(
+                    sa.or_(User.username == "wren", User.username_key == "wren")
+                )
+            )
+            is None
+        )
+        for model in (
+            AccountToken,
+            MailSettings,
+            Follow,
+            MutedPhrase,
+            BoardMute,
+            Reaction,
+            Notice,
+            DigestDelivery,
+        ):
+            assert (
+                db.session.scalar(
+                    sa.select(sa.func.count()).select_from(model).where(model.user_id == wren.id)
+                )
+                == 0
+            ), model.__name__
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Block)
+                .where(sa.or_(Block.blocker_id == wren.id, Block.blocked_id == wren.id))
+            )
+            == 0
+        )
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxBody)
+                .where(OutboxBody.outbox_id.in_(mail_ids))
+            )
+            == 0
+        )
         # The moderation record still points at the row, under its new name.
         erased = db.session.get(User, wren.id)
-        entry = db.session.scalar(sa.select(AuditEntry).where(
-            AuditEntry.action == "member.note"))
-        assert entry.target_id == erased.id and "[address erased]" in entry.before
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "member.note"))
+        assert entry.target_id == erased.id and entry.before == {"contact": "[address erased]"}
+
+
+def test_an_address_with_accents_is_erased_from_the_audit_log_too(app, client, auth, make):
+    """The audit log's before and after are JSON, searched as their text: an address with
+    letters beyond ASCII must be stored as written (not as \\u escapes) to be found, and
+    found in any letter case (SQLite's lower() folds only ASCII)."""
+    address = "zoe@bücher-ångström.example"
+    make.user("warden", role="moderator", moderates_all=True)
+    zoe = make.user("zoe", email=address)
+    with app.app_context():
+        moderator_id = db.session.scalar(sa.select(User.id).where(User.username == "warden"))
+        db.session.add(
+            AuditEntry(
+                actor_id=moderator_id,
+                actor_name="warden",
+                action="member.note",
+                target_type="user",
+                target_id=zoe.id,
+                before={"contact": address},
+                after={"contacts": [address.upper(), "someone@example.org"]},
+                reason="",
+            )
+        )
+        db.session.commit()
+    auth.login(zoe)
+    ask_to_delete(client, "keep")
+    erase(app, utcnow() + 15 * DAY)
+
+    with app.app_context():
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "member.note"))
+        assert entry.before == {"contact": "[address erased]"}
+        assert entry.after == {"contacts": ["[address erased]", "someone@example.org"]}
 
 
 def everywhere(needle: str) -> list[str]:
@@ -494,7 +685,9 @@ def everywhere(needle: str) -> list[str]:
     needle = needle.lower()
     tables = sa.MetaData()
     tables.reflect(bind=db.session.connection())
-    for table in tables.sorted_tables:
+    # Any order: a reflected schema does not know that topics and posts point at each other
+    # on purpose (Topic.first_post_id), so sorting them would warn.
+    for table in tables.tables.values():
         for row in db.session.execute(sa.select(table)).mappings():
             for name, value in row.items():
                 if isinstance(value, bytes | bytearray | memoryview):
@@ -554,9 +747,10 @@ def test_one_account_that_fails_does_not_stop_the_others(app, make, runner, monk
 
 
 def test_a_member_waiting_to_leave_gets_no_digest_or_notice_mail_until_they_log_in(
-        app, client, auth, make):
-    from tests.test_digests import digests_to, follow_board, send, subscribe
-    from tests.test_reply_notices import mail_to, reply
+    app, client, auth, make
+):
+    from tests.helpers.digests import digests_to, follow_board, send, subscribe
+    from tests.helpers.notices import mail_to, reply
 
     board = make.board("lounge")
     wren = make.user("wren", email="wren@example.org")
@@ -574,8 +768,9 @@ def test_a_member_waiting_to_leave_gets_no_digest_or_notice_mail_until_they_log_
 
     log_in(client, "wren")  # cancels the deletion: the mail they chose comes back
     reply(app, river, topic, "Did you sleep last night?")
-    assert [message["Subject"] for message in mail_to("wren@example.org")] \
-        == ["New reply to “Sleepless again”"]
+    assert [message["Subject"] for message in mail_to("wren@example.org")] == [
+        "New reply to “Sleepless again”"
+    ]
     subscribe(app, wren, due_now=True)
     send(app)
     assert len(digests_to("wren@example.org")) == 1
@@ -602,23 +797,29 @@ def test_an_erased_name_leaves_every_thread_even_a_cached_one(app, client, auth,
 
 
 def test_other_members_notices_no_longer_name_the_member_who_left(app, client, auth, make):
-    from tests.moderation_helpers import notices_of
-    from tests.test_reply_notices import first_post_id, reply
+    from tests.helpers.moderation import notices_of
+    from tests.helpers.notices import first_post_id, reply
 
     lounge = make.board("lounge")
     wren, fern = make.user("wren"), make.user("fern")
     topic = make.topic(fern, lounge, "Wrens at the feeder")
     reply(app, wren, topic, "wren here: I saw one too")
     reply(app, wren, topic, "Quoting you", quote_of=first_post_id(app, topic))
-    assert {notice.subject for notice in notices_of(app, fern)} \
-        == {"New reply to “Wrens at the feeder”", "wren quoted you in “Wrens at the feeder”"}
+    assert {notice.subject for notice in notices_of(app, fern)} == {
+        "New reply to “Wrens at the feeder”",
+        "wren quoted you in “Wrens at the feeder”",
+    }
     auth.login(wren)
     ask_to_delete(client, "keep")
     erase(app, utcnow() + 15 * DAY)
     notices = notices_of(app, fern)
     assert {(notice.subject, notice.message) for notice in notices} == {
-        ("New reply to “Wrens at the feeder”",
-         "A former member replied to your topic “Wrens at the feeder”."),
-        ("A former member quoted you in “Wrens at the feeder”",
-         "A former member quoted your post in “Wrens at the feeder”."),
+        (
+            "New reply to “Wrens at the feeder”",
+            "A former member replied to your topic “Wrens at the feeder”.",
+        ),
+        (
+            "A former member quoted you in “Wrens at the feeder”",
+            "A former member quoted your post in “Wrens at the feeder”.",
+        ),
     }

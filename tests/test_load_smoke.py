@@ -1,6 +1,6 @@
 """The load scenario (bench/load) in 10 seconds, and its checker catching what it must.
 
-The 60-second run is bench/load/run.py (see README, "How many members can SQLite
+The 60-second run is `python -m bench.load.run` (see README, "How many members can SQLite
 serve"); this runs the same scenario with fewer users against gunicorn, on
 SQLite, or on PostgreSQL when DATABASE_URL names it (in a scratch database
 made and dropped here), and asserts the checker's verdict.
@@ -18,18 +18,31 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bench.load import checker
 from forum.extensions import db
 from forum.models import Topic
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench" / "load"))
 
-import checker  # noqa: E402
+# They start processes (gunicorn, senders, load) and want both cores: one worker runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 
 #: A small forum bench/seed.py makes in a few seconds (seed 1 has the 20-post topic
 #: the seed looks for).
-SMALL_FORUM = ["--posts", "1500", "--topics", "200", "--boards", "4",
-               "--deep-board-topics", "80", "--users", "150", "--seed", "1"]
+SMALL_FORUM = [
+    "--posts",
+    "1500",
+    "--topics",
+    "200",
+    "--boards",
+    "4",
+    "--deep-board-topics",
+    "80",
+    "--users",
+    "150",
+    "--seed",
+    "1",
+]
 
 
 @pytest.fixture
@@ -56,18 +69,38 @@ def load_database_url(tmp_path):
 def test_ten_seconds_of_load_lose_nothing(load_database_url, tmp_path):
     verdict_path = tmp_path / "verdict.json"
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "load" / "run.py"), "--seconds", "10",
-         "--readers", "8", "--writers", "4", "--moderators", "1",
-         "--database-url", load_database_url, "--json", str(verdict_path), *SMALL_FORUM],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
-        env={**os.environ, "INSTANCE_PATH": str(tmp_path)})
+        [
+            sys.executable,
+            "-m",
+            "bench.load.run",
+            "--seconds",
+            "10",
+            "--readers",
+            "8",
+            "--writers",
+            "4",
+            "--moderators",
+            "1",
+            "--database-url",
+            load_database_url,
+            "--json",
+            str(verdict_path),
+            *SMALL_FORUM,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "INSTANCE_PATH": str(tmp_path)},
+    )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     verdict = json.loads(verdict_path.read_text())
     assert verdict["passed"], verdict["problems"]
     assert verdict["problems"] == []
     assert verdict["pages"]["board"]["requests"] > 0 and verdict["pages"]["topic"]["requests"] > 0
-    acknowledged = sum(verdict["writes"].get(kind, {}).get("302", 0)
-                       for kind in ("reply", "new topic"))
+    acknowledged = sum(
+        verdict["writes"].get(kind, {}).get("302", 0) for kind in ("reply", "new topic")
+    )
     assert acknowledged > 0, verdict["writes"]
     assert not any(status.startswith("5") for status in verdict["statuses"])
 
@@ -85,27 +118,64 @@ def test_the_checker_catches_lost_doubled_and_badly_refused_writes(app, make, tm
     make.reply(member, topic, "Stored twice loadmark-r1-3")
     make.reply(member, topic, "And again loadmark-r1-3")
     make.reply(member, topic, "Refused but kept loadmark-r1-5")
-    calm_429 = ("<main><h1>Please wait a moment</h1><p>That has been tried too many times "
-                "in a short while.</p></main>")
-    traceback_503 = ('<pre>Traceback (most recent call last):\n  File "x.py", line 1</pre>')
+    calm_429 = (
+        "<main><h1>Please wait a moment</h1><p>That has been tried too many times "
+        "in a short while.</p></main>"
+    )
+    traceback_503 = '<pre>Traceback (most recent call last):\n  File "x.py", line 1</pre>'
     journal = _journal(
         tmp_path / "journal.jsonl",
         {"kind": "topic", "ms": 5, "status": 200, "t": 1.0},
         {"kind": "reply", "ms": 9, "status": 500, "t": 2.0, "body": ""},
-        {"write": "new topic", "marker": "loadmark-r1-1", "status": 302,
-         "location": f"/t/{topic.id}", "topic": None},
-        {"write": "reply", "marker": "loadmark-r1-2", "status": 302,
-         "location": f"/t/{topic.id}#waiting", "topic": topic.id},
-        {"write": "reply", "marker": "loadmark-r1-3", "status": 302,
-         "location": f"/t/{topic.id}#waiting", "topic": topic.id},
-        {"write": "reply", "marker": "loadmark-r1-4", "status": 302,
-         "location": f"/t/{topic.id}#waiting", "topic": topic.id},
-        {"write": "reply", "marker": "loadmark-r1-5", "status": 429, "body": calm_429,
-         "topic": topic.id},
-        {"write": "reply", "marker": "loadmark-r1-6", "status": 429, "body": calm_429,
-         "topic": topic.id},
-        {"write": "reply", "marker": "loadmark-r1-7", "status": 503, "body": traceback_503,
-         "topic": topic.id},
+        {
+            "write": "new topic",
+            "marker": "loadmark-r1-1",
+            "status": 302,
+            "location": f"/t/{topic.id}",
+            "topic": None,
+        },
+        {
+            "write": "reply",
+            "marker": "loadmark-r1-2",
+            "status": 302,
+            "location": f"/t/{topic.id}#waiting",
+            "topic": topic.id,
+        },
+        {
+            "write": "reply",
+            "marker": "loadmark-r1-3",
+            "status": 302,
+            "location": f"/t/{topic.id}#waiting",
+            "topic": topic.id,
+        },
+        {
+            "write": "reply",
+            "marker": "loadmark-r1-4",
+            "status": 302,
+            "location": f"/t/{topic.id}#waiting",
+            "topic": topic.id,
+        },
+        {
+            "write": "reply",
+            "marker": "loadmark-r1-5",
+            "status": 429,
+            "body": calm_429,
+            "topic": topic.id,
+        },
+        {
+            "write": "reply",
+            "marker": "loadmark-r1-6",
+            "status": 429,
+            "body": calm_429,
+            "topic": topic.id,
+        },
+        {
+            "write": "reply",
+            "marker": "loadmark-r1-7",
+            "status": 503,
+            "body": traceback_503,
+            "topic": topic.id,
+        },
     )
     with app.app_context():  # and a counter gone wrong
         db.session.execute(sa.update(Topic).where(Topic.id == topic.id).values(post_count=99))

@@ -17,23 +17,28 @@ from forum.auth import throttle
 from forum.extensions import db
 from forum.models import User
 from forum.services import accounts
-from tests.conftest import TEST_PASSWORD, links_in, page_text
+from tests.helpers.app import TEST_PASSWORD, links_in, page_text
 
 WRONG = "not the password at all"
 NEW_PASSWORD = "a brand new passphrase"
 
 STORAGES = ["memory://"] + (
-    [os.environ["TEST_REDIS_URL"]] if os.environ.get("TEST_REDIS_URL") else [])
+    [os.environ["TEST_REDIS_URL"]] if os.environ.get("TEST_REDIS_URL") else []
+)
 
 
-@pytest.fixture(params=STORAGES)
+# ids without the Redis number, which differs per xdist worker (tests/helpers/workers.py)
+@pytest.fixture(params=STORAGES, ids=lambda url: url.split(":")[0])
 def app_config(request, migrated_database):
-    from tests.conftest import _config
+    from tests.helpers.app import app_settings
 
     if request.param.startswith("redis://"):
         redis.Redis.from_url(request.param).flushdb()  # counts outlive the app in Redis
-    return {**_config(migrated_database, None), "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": request.param}
+    return {
+        **app_settings(migrated_database, None),
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": request.param,
+    }
 
 
 class Clock:
@@ -64,8 +69,11 @@ class Attempts:
     def __call__(self, login: str, password: str = WRONG, address: str | None = None):
         self.sent += 1
         address = address or f"10.0.{self.sent // 250}.{self.sent % 250 + 1}"
-        return self.client.post("/login", data={"login": login, "password": password},
-                                environ_overrides={"REMOTE_ADDR": address})
+        return self.client.post(
+            "/login",
+            data={"login": login, "password": password},
+            environ_overrides={"REMOTE_ADDR": address},
+        )
 
 
 @pytest.fixture
@@ -74,15 +82,15 @@ def attempt(client) -> Attempts:
 
 
 def test_after_five_wrong_passwords_each_wait_doubles_and_then_the_member_gets_in(
-        make, attempt, clock):
+    make, attempt, clock
+):
     make.user("river")
     for _ in range(4):
         response = attempt("river")
         assert response.status_code == 400
         assert "wait" not in page_text(response)
     fifth = attempt("river")
-    assert "don't match an account. Please wait 2 seconds before trying again." \
-        in page_text(fifth)
+    assert "don't match an account. Please wait 2 seconds before trying again." in page_text(fifth)
 
     # Even the right password waits: that is what makes guessing slow.
     early = attempt("river", TEST_PASSWORD)
@@ -120,13 +128,15 @@ def test_unknown_accounts_get_the_same_answers_and_the_same_waits(make, attempt,
         for _ in range(6):
             mine, theirs = attempt(known), attempt(unknown)
             assert mine.status_code == theirs.status_code
-            assert page_text(mine).replace(known, "NAME") == \
-                page_text(theirs).replace(unknown, "NAME")
+            assert page_text(mine).replace(known, "NAME") == page_text(theirs).replace(
+                unknown, "NAME"
+            )
         assert mine.status_code == 429
 
 
 def test_one_address_trying_many_accounts_is_slowed_but_other_addresses_are_not(
-        make, attempt, clock, monkeypatch):
+    make, attempt, clock, monkeypatch
+):
     monkeypatch.setattr(throttle, "ADDRESS", throttle.Scope("address", free_failures=3))
     make.user("river")
     for name in ("ash", "birch"):
@@ -137,7 +147,8 @@ def test_one_address_trying_many_accounts_is_slowed_but_other_addresses_are_not(
 
 
 def test_a_password_reset_ends_the_wait_it_proves_the_member_is_who_they_say(
-        app, make, attempt, clock):
+    app, make, attempt, clock
+):
     make.user("river", email="river@example.org")
     for _ in range(9):
         attempt("river")
@@ -145,12 +156,18 @@ def test_a_password_reset_ends_the_wait_it_proves_the_member_is_who_they_say(
     browser = app.test_client()
     browser.post("/reset", data={"email": "river@example.org"})
     [link] = [link for link in links_in(mail.outbox[-1]) if "/reset/" in link]
-    assert browser.post(link.removeprefix("https://kindred.example"), data={
-        "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert (
+        browser.post(
+            link.removeprefix("https://kindred.example"),
+            data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        ).status_code
+        == 302
+    )
     assert attempt("river", NEW_PASSWORD).status_code == 302
 
 
 # --- the cost of an answer ----------------------------------------------------------------
+
 
 class CountingHasher(PasswordHasher):
     """The suite's cheap hasher, noting every hash it is asked to verify."""
@@ -165,7 +182,8 @@ class CountingHasher(PasswordHasher):
 
 
 def test_an_unknown_account_costs_one_real_hash_check_like_a_known_one(
-        make, client, monkeypatch, app):
+    make, client, monkeypatch, app
+):
     hasher = CountingHasher()
     monkeypatch.setattr(accounts, "password_hasher", hasher)
     river = make.user("river", email="river@example.org")  # hashed with `hasher`
@@ -192,33 +210,44 @@ def test_importing_the_app_hashes_nothing():
         "    return real(self, *args, **kwargs)\n"
         "argon2.PasswordHasher.hash = counted\n"
         "import forum, forum.cli, forum.services.accounts, wsgi\n"
-        "print(len(calls))\n")
+        "print(len(calls))\n"
+    )
     environment = {**os.environ, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://"}
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                            cwd=os.path.dirname(os.path.dirname(__file__)), env=environment,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+        env=environment,
+        check=True,
+    )
     assert result.stdout.strip() == "0"
 
 
 # --- a password change ends the other sessions ----------------------------------------------
+
 
 def _logged_in_as(client, name: str) -> bool:
     return f"Account ({name})" in client.get("/").text
 
 
 def _change(client, current=TEST_PASSWORD, new=NEW_PASSWORD):
-    return client.post("/account/password", data={
-        "current_password": current, "password": new, "confirm": new})
+    return client.post(
+        "/account/password", data={"current_password": current, "password": new, "confirm": new}
+    )
 
 
 def test_changing_the_password_logs_out_every_other_device_but_not_this_one(app, make):
     make.user("river")
     this_device, other_device, remembered_device = (app.test_client() for _ in range(3))
     for device in (this_device, other_device):
-        assert device.post("/login", data={"login": "river", "password": TEST_PASSWORD}) \
-            .status_code == 302
-    remembered_device.post("/login", data={"login": "river", "password": TEST_PASSWORD,
-                                           "remember": "y"})
+        assert (
+            device.post("/login", data={"login": "river", "password": TEST_PASSWORD}).status_code
+            == 302
+        )
+    remembered_device.post(
+        "/login", data={"login": "river", "password": TEST_PASSWORD, "remember": "y"}
+    )
     remembered_device.delete_cookie("session")  # a browser restarted: only remember-me is left
     assert _logged_in_as(remembered_device, "river")
 
@@ -230,10 +259,18 @@ def test_changing_the_password_logs_out_every_other_device_but_not_this_one(app,
     assert not _logged_in_as(other_device, "river")
     remembered_device.delete_cookie("session")
     assert not _logged_in_as(remembered_device, "river")
-    assert app.test_client().post("/login", data={"login": "river", "password": TEST_PASSWORD}) \
-        .status_code == 400
-    assert app.test_client().post("/login", data={"login": "river", "password": NEW_PASSWORD}) \
-        .status_code == 302
+    assert (
+        app.test_client()
+        .post("/login", data={"login": "river", "password": TEST_PASSWORD})
+        .status_code
+        == 400
+    )
+    assert (
+        app.test_client()
+        .post("/login", data={"login": "river", "password": NEW_PASSWORD})
+        .status_code
+        == 302
+    )
 
 
 def test_a_remembered_device_that_changes_the_password_stays_remembered(app, make):
@@ -259,8 +296,12 @@ def test_a_wrong_current_password_changes_nothing_and_says_so_beside_the_field(a
     assert _logged_in_as(other_device, "river")
     short = _change(this_device, new="short")
     assert short.status_code == 400 and 'id="password-error"' in short.text
-    assert app.test_client().post("/login", data={"login": "river", "password": TEST_PASSWORD}) \
-        .status_code == 302
+    assert (
+        app.test_client()
+        .post("/login", data={"login": "river", "password": TEST_PASSWORD})
+        .status_code
+        == 302
+    )
 
 
 def test_changing_the_password_needs_a_login(client):

@@ -23,10 +23,10 @@ from forum.content import render_post
 from forum.extensions import db
 from forum.models import MailKind, OutboxMessage, User
 from forum.services import mail_settings, notices, transaction
-from tests.conftest import log_in
-from tests.moderation_helpers import act, item_for
-from tests.smtp_server import SmtpServer, running_smtp_server, smtp_settings
-from tests.test_content import PAYLOADS, check_page, html_violations
+from tests.helpers.app import log_in
+from tests.helpers.html_oracle import PAYLOADS, check_page, html_violations
+from tests.helpers.moderation import act, item_for
+from tests.helpers.smtp import SmtpServer, running_smtp_server, smtp_settings
 
 BASE_URL = "https://kindred.example"  # tests/conftest.py's setting
 
@@ -53,13 +53,20 @@ def urls(text: str) -> list[str]:
     return re.findall(r"https?://\S+", text)
 
 
-def notify(app, user, subject="A moderator hid your post", message="A moderator hid your "
-           "post in “Evenings”.\n\nThe moderator's reason:\nPlease keep it kind.",
-           link="/p/7", mail_kind=MailKind.MODERATION):
+def notify(
+    app,
+    user,
+    subject="A moderator hid your post",
+    message="A moderator hid your "
+    "post in “Evenings”.\n\nThe moderator's reason:\nPlease keep it kind.",
+    link="/p/7",
+    mail_kind=MailKind.MODERATION,
+):
     """A notice as a service sends it, from a plain app context (as the CLI would)."""
     with app.app_context(), transaction():
-        notices.notify(db.session.get(User, user.id), "hidden", subject, message, link,
-                       mail_kind=mail_kind)
+        notices.notify(
+            db.session.get(User, user.id), "hidden", subject, message, link, mail_kind=mail_kind
+        )
 
 
 def unsubscribe_links(message) -> tuple[str, str]:
@@ -68,6 +75,7 @@ def unsubscribe_links(message) -> tuple[str, str]:
 
 
 # --- what a notice looks like ------------------------------------------------------------
+
 
 def test_a_notice_arrives_as_plain_text_then_html_with_every_header(app, make, smtp):
     app.config.update(smtp_settings(smtp), MAIL_FROM="Kindred <hello@kindred.example>")
@@ -89,8 +97,7 @@ def test_a_notice_arrives_as_plain_text_then_html_with_every_header(app, make, s
     assert mailto == "mailto:hello@kindred.example?subject=unsubscribe"
 
     assert message.get_content_type() == "multipart/alternative"
-    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain",
-                                                                         "text/html"]
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
     text, markup = plain(message), html(message)
     for body in (text, markup):
         assert "Hello quietfern" in body
@@ -109,8 +116,11 @@ def test_the_unsubscribe_header_works_with_one_click(app, make, client, smtp):
     notify(app, fern)
     https, _ = unsubscribe_links(smtp.messages[0])
 
-    response = client.post(urlsplit(https).path, data="List-Unsubscribe=One-Click",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        urlsplit(https).path,
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 200
     with app.app_context():
         assert not mail_settings.wants_mail(db.session.get(User, fern.id), MailKind.MODERATION)
@@ -122,17 +132,26 @@ def test_the_unsubscribe_header_works_with_one_click(app, make, client, smtp):
 def test_the_mailto_address_can_be_set_apart_from_the_sender(app, make, smtp):
     app.config.update(smtp_settings(smtp), MAIL_UNSUBSCRIBE_ADDRESS="leave@kindred.example")
     notify(app, make.user("quietfern"))
-    assert unsubscribe_links(smtp.messages[0])[1] == \
-        "mailto:leave@kindred.example?subject=unsubscribe"
+    assert (
+        unsubscribe_links(smtp.messages[0])[1] == "mailto:leave@kindred.example?subject=unsubscribe"
+    )
 
 
 def test_account_mail_stays_plain_text_without_unsubscribe_headers(app, client, smtp):
     """Asked for by the member, carrying a secret: not a list, nothing to unsubscribe from."""
     app.config.update(smtp_settings(smtp), MAIL_FROM="Kindred <hello@kindred.example>")
-    client.post("/register", data={
-        "username": "river", "email": "river@example.org", "password": "long password here",
-        "confirm": "long password here", "accept_guidelines": "y", "digest": "none",
-        "timezone": "UTC"})
+    client.post(
+        "/register",
+        data={
+            "username": "river",
+            "email": "river@example.org",
+            "password": "long password here",
+            "confirm": "long password here",
+            "accept_guidelines": "y",
+            "digest": "none",
+            "timezone": "UTC",
+        },
+    )
     [message] = smtp.messages
     assert message["To"] == "river@example.org"
     assert message["From"] == "Kindred <hello@kindred.example>"
@@ -145,6 +164,7 @@ def test_account_mail_stays_plain_text_without_unsubscribe_headers(app, client, 
 
 
 # --- links come from BASE_URL --------------------------------------------------------------
+
 
 def _links_in_both_parts(message) -> list[str]:
     links = urls(plain(message)) + hrefs(html(message))
@@ -182,8 +202,7 @@ def test_a_forged_host_header_does_not_reach_the_links(app, make, smtp):
 def test_url_for_mail_builds_from_base_url_under_a_path(app):
     app.config["BASE_URL"] = "https://example.org/forum"
     with app.app_context():
-        assert mail.url_for_mail("boards.permalink", post_id=3) == \
-            "https://example.org/forum/p/3"
+        assert mail.url_for_mail("boards.permalink", post_id=3) == "https://example.org/forum/p/3"
     with app.test_request_context("/", base_url="http://evil.example"):
         assert mail.url_for_mail("pages.get_help") == "https://example.org/forum/help"
 
@@ -191,9 +210,17 @@ def test_url_for_mail_builds_from_base_url_under_a_path(app):
 # --- no header injection ---------------------------------------------------------------------
 
 LINE_BREAKS = {
-    "CR LF": "\r\n", "LF": "\n", "CR": "\r", "vertical tab": "\x0b", "form feed": "\x0c",
-    "NEL": "\x85", "file separator": "\x1c", "group separator": "\x1d",
-    "record separator": "\x1e", "line separator": "\u2028", "paragraph separator": "\u2029",
+    "CR LF": "\r\n",
+    "LF": "\n",
+    "CR": "\r",
+    "vertical tab": "\x0b",
+    "form feed": "\x0c",
+    "NEL": "\x85",
+    "file separator": "\x1c",
+    "group separator": "\x1d",
+    "record separator": "\x1e",
+    "line separator": "\u2028",
+    "paragraph separator": "\u2029",
     "NUL": "\x00",
 }
 
@@ -209,30 +236,59 @@ def test_line_breaks_in_names_and_titles_never_start_a_header(app, line_break):
     name = f"fern{line_break}Bcc: victim@example.org{line_break}{line_break}body"
     title = f"Evenings{line_break}Bcc: victim@example.org{line_break}X-Evil: 1"
     with app.app_context():
-        message = mail.build_message((name, "fern@example.org"), f"New reply to “{title}”",
-                                     "notice", unsubscribe_url=f"{BASE_URL}/mail/unsubscribe/t",
-                                     username=name, message=title, link="", kind="reply",
-                                     mail_kind="reply", notices_url=f"{BASE_URL}/notices")
+        message = mail.build_message(
+            (name, "fern@example.org"),
+            f"New reply to “{title}”",
+            "notice",
+            unsubscribe_url=f"{BASE_URL}/mail/unsubscribe/t",
+            username=name,
+            message=title,
+            link="",
+            kind="reply",
+            mail_kind="reply",
+            notices_url=f"{BASE_URL}/notices",
+        )
     assert _headers_on_the_wire(message) == [
-        "From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
-        "List-Unsubscribe-Post", "MIME-Version", "Content-Type"]
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "MIME-Version",
+        "Content-Type",
+    ]
     received = BytesParser(policy=policy.default).parsebytes(mail.as_bytes(message))
     assert received["Bcc"] is None and received["X-Evil"] is None
     assert received["Subject"] == "New reply to “Evenings Bcc: victim@example.org X-Evil: 1”"
-    assert parseaddr(received["To"]) == ("fern Bcc: victim@example.org body",
-                                         "fern@example.org")
+    assert parseaddr(received["To"]) == ("fern Bcc: victim@example.org body", "fern@example.org")
     assert received["To"].addresses[0].addr_spec == "fern@example.org"
 
 
-@pytest.mark.parametrize("address", [
-    "fern@example.org\r\nBcc: victim@example.org", "fern@example.org\nBcc: v@example.org",
-    "fern@example.org\u2028Bcc: v@example.org", "fern@example.org, victim@example.org",
-    "fern@example.org victim@example.org", "", "not an address",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "fern@example.org\r\nBcc: victim@example.org",
+        "fern@example.org\nBcc: v@example.org",
+        "fern@example.org\u2028Bcc: v@example.org",
+        "fern@example.org, victim@example.org",
+        "fern@example.org victim@example.org",
+        "",
+        "not an address",
+    ],
+)
 def test_a_bad_recipient_address_is_refused(app, address):
     with app.app_context(), pytest.raises(ValueError):
-        mail.build_message(address, "Hello", "reset_password", username="fern", minutes=60,
-                           link=f"{BASE_URL}/reset/x")
+        mail.build_message(
+            address,
+            "Hello",
+            "reset_password",
+            username="fern",
+            minutes=60,
+            link=f"{BASE_URL}/reset/x",
+        )
 
 
 def test_a_reply_notice_about_a_hostile_title_stays_one_subject_line(app, make, smtp):
@@ -251,15 +307,23 @@ def test_a_reply_notice_about_a_hostile_title_stays_one_subject_line(app, make, 
 
 # --- HTML only from autoescaped text and sanitised posts -------------------------------------
 
+
 def test_every_xss_payload_as_notice_text_shows_as_text(app):
     failures = []
     with app.app_context():
         for payload in PAYLOADS:
             message = mail.build_message(
-                "fern@example.org", payload.text, "notice",
-                unsubscribe_url=f"{BASE_URL}/mail/unsubscribe/t", username=payload.text,
-                message=payload.text, link=f"{BASE_URL}/p/1", kind="rejected",
-                mail_kind="moderation", notices_url=f"{BASE_URL}/notices")
+                "fern@example.org",
+                payload.text,
+                "notice",
+                unsubscribe_url=f"{BASE_URL}/mail/unsubscribe/t",
+                username=payload.text,
+                message=payload.text,
+                link=f"{BASE_URL}/p/1",
+                kind="rejected",
+                mail_kind="moderation",
+                notices_url=f"{BASE_URL}/notices",
+            )
             page = check_page(html(message))
             if page.problems:
                 failures.append(f"{payload.source}: {page.problems}")
@@ -270,9 +334,9 @@ def test_every_xss_payload_as_notice_text_shows_as_text(app):
 
 DIGEST_LIKE = {
     "email/probe.html": '{% extends "email/layout.html" %}{% block content %}<h1>{{ title }}</h1>'
-                        '<article>{{ body }}</article>{% endblock %}',
+    "<article>{{ body }}</article>{% endblock %}",
     "email/probe.txt": '{% extends "email/layout.txt" %}{% block content %}{{ title }}'
-                       '{% endblock %}',
+    "{% endblock %}",
 }
 
 
@@ -283,9 +347,14 @@ def test_every_xss_payload_as_a_post_in_a_digest_like_mail_passes_the_oracle(app
     with app.app_context():
         for payload in PAYLOADS:
             body_html = render_post(payload.text)
-            message = mail.build_message("fern@example.org", "Your digest", "probe",
-                                         unsubscribe_url=f"{BASE_URL}/mail/unsubscribe/t",
-                                         title=payload.text, body=Markup(body_html))
+            message = mail.build_message(
+                "fern@example.org",
+                "Your digest",
+                "probe",
+                unsubscribe_url=f"{BASE_URL}/mail/unsubscribe/t",
+                title=payload.text,
+                body=Markup(body_html),
+            )
             markup = html(message)
             article = markup.split("<article>", 1)[1].rsplit("</article>", 1)[0]
             problems = check_page(markup).problems + html_violations(article)
@@ -298,25 +367,45 @@ def test_every_xss_payload_as_a_post_in_a_digest_like_mail_passes_the_oracle(app
 
 def test_the_oracle_catches_unescaped_html_in_a_mail(app):
     """The two tests above would notice a template that forgot to escape."""
-    app.jinja_env.loader = ChoiceLoader([DictLoader({
-        "email/leaky.html": '{% extends "email/layout.html" %}{% block content %}'
-                            '{{ title|safe }}{% endblock %}',
-        "email/leaky.txt": "{{ title }}"}), app.jinja_env.loader])
+    app.jinja_env.loader = ChoiceLoader(
+        [
+            DictLoader(
+                {
+                    "email/leaky.html": '{% extends "email/layout.html" %}{% block content %}'
+                    "{{ title|safe }}{% endblock %}",
+                    "email/leaky.txt": "{{ title }}",
+                }
+            ),
+            app.jinja_env.loader,
+        ]
+    )
     with app.app_context():
-        message = mail.build_message("fern@example.org", "x", "leaky",
-                                     title="<img src=x onerror=alert(1)>")
+        message = mail.build_message(
+            "fern@example.org", "x", "leaky", title="<img src=x onerror=alert(1)>"
+        )
     assert any("onerror" in problem for problem in check_page(html(message)).problems)
 
 
 # --- backends ----------------------------------------------------------------------------------
 
+
 def test_one_connection_sends_many_messages(app, smtp):
     app.config.update(smtp_settings(smtp))
     with app.app_context():
-        messages = [mail.build_message(f"m{n}@example.org", f"Hello {n}", "notice",
-                                       username=f"m{n}", message="Hi", link="", kind="x",
-                                       mail_kind="moderation", notices_url="")
-                    for n in range(5)]
+        messages = [
+            mail.build_message(
+                f"m{n}@example.org",
+                f"Hello {n}",
+                "notice",
+                username=f"m{n}",
+                message="Hi",
+                link="",
+                kind="x",
+                mail_kind="moderation",
+                notices_url="",
+            )
+            for n in range(5)
+        ]
         with mail.connection() as connection:
             for message in messages:
                 connection.send(message)
@@ -342,15 +431,27 @@ class _Login:
 
 def test_smtp_login_uses_the_configured_account(app):
     checker, server = _Login(), SmtpServer()
-    controller = Controller(server, hostname="127.0.0.1", port=server.port,
-                            authenticator=checker, auth_require_tls=False)
+    controller = Controller(
+        server,
+        hostname="127.0.0.1",
+        port=server.port,
+        authenticator=checker,
+        auth_require_tls=False,
+    )
     controller.start()
     try:
-        app.config.update(smtp_settings(server, SMTP_USERNAME="kindred",
-                                        SMTP_PASSWORD="s3cret"))
+        app.config.update(smtp_settings(server, SMTP_USERNAME="kindred", SMTP_PASSWORD="s3cret"))
         with app.app_context():
-            mail.send(mail.build_message("a@example.org", "Hi", "reset_password",
-                                         username="a", minutes=60, link=f"{BASE_URL}/r"))
+            mail.send(
+                mail.build_message(
+                    "a@example.org",
+                    "Hi",
+                    "reset_password",
+                    username="a",
+                    minutes=60,
+                    link=f"{BASE_URL}/r",
+                )
+            )
     finally:
         controller.stop()
     assert checker.logins == [(b"kindred", b"s3cret")]
@@ -360,8 +461,16 @@ def test_smtp_login_uses_the_configured_account(app):
 def test_the_console_backend_prints_the_message(app, capsys):
     app.config["MAIL_BACKEND"] = "console"
     with app.app_context():
-        mail.send(mail.build_message("a@example.org", "Hi there", "reset_password",
-                                     username="a", minutes=60, link=f"{BASE_URL}/reset/x"))
+        mail.send(
+            mail.build_message(
+                "a@example.org",
+                "Hi there",
+                "reset_password",
+                username="a",
+                minutes=60,
+                link=f"{BASE_URL}/reset/x",
+            )
+        )
     printed = capsys.readouterr().out
     assert "Subject: Hi there" in printed and f"{BASE_URL}/reset/x" in printed
 
@@ -369,17 +478,33 @@ def test_the_console_backend_prints_the_message(app, capsys):
 def test_an_unknown_backend_is_named_in_the_error(app):
     app.config["MAIL_BACKEND"] = "pigeon"
     with app.app_context(), pytest.raises(RuntimeError, match="pigeon"):
-        mail.send(mail.build_message("a@example.org", "Hi", "reset_password", username="a",
-                                     minutes=60, link=f"{BASE_URL}/r"))
+        mail.send(
+            mail.build_message(
+                "a@example.org",
+                "Hi",
+                "reset_password",
+                username="a",
+                minutes=60,
+                link=f"{BASE_URL}/r",
+            )
+        )
 
 
 def test_a_mail_server_that_is_down_does_not_lose_the_sign_up(app, client, make):
     """The account is kept; the member is told to ask again once the server is back."""
     app.config.update(smtp_settings(SmtpServer(), SMTP_TIMEOUT=2))  # nothing listens there
-    response = client.post("/register", data={
-        "username": "river", "email": "river@example.org", "password": "long password here",
-        "confirm": "long password here", "accept_guidelines": "y", "digest": "none",
-        "timezone": "UTC"})
+    response = client.post(
+        "/register",
+        data={
+            "username": "river",
+            "email": "river@example.org",
+            "password": "long password here",
+            "confirm": "long password here",
+            "accept_guidelines": "y",
+            "digest": "none",
+            "timezone": "UTC",
+        },
+    )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/register/check-email")
     login = client.post("/login", data={"login": "river", "password": "long password here"})

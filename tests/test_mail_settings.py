@@ -12,16 +12,23 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeSerializer
 
 from forum import mail
-from forum.digests import schedule
+from forum.digests import run, schedule
 from forum.extensions import db
 from forum.models import MailKind, MailSettings, Topic, User, utcnow
 from forum.services import mail_settings, posting
-from tests.conftest import TEST_PASSWORD, _config, page_text
-from tests.moderation_helpers import field_error
+from tests.helpers.app import TEST_PASSWORD, app_settings, page_text
+from tests.helpers.moderation import field_error
 
-SAVE = {"digest": "daily", "digest_hour": "7", "digest_weekday": "0",
-        "timezone": "Asia/Tokyo", "notify_reply": "y", "notify_quote": "y",
-        "notify_moderation": "y", "submit": "Save mail settings"}
+SAVE = {
+    "digest": "daily",
+    "digest_hour": "7",
+    "digest_weekday": "0",
+    "timezone": "Asia/Tokyo",
+    "notify_reply": "y",
+    "notify_quote": "y",
+    "notify_moderation": "y",
+    "submit": "Save mail settings",
+}
 
 
 def settings_of(app, user) -> MailSettings | None:
@@ -58,20 +65,32 @@ def visible_text(response) -> str:
 
 
 def button_names(response) -> list[str]:
-    return re.findall(r'<button type="submit" name="choice" value="[a-z_]+"[^>]*>([^<]+)</button>',
-                      response.text)
+    return re.findall(
+        r'<button type="submit" name="choice" value="[a-z_]+"[^>]*>([^<]+)</button>', response.text
+    )
 
 
 # --- the settings page -----------------------------------------------------------------------
 
-def test_a_member_chooses_a_daily_digest_in_their_own_timezone(client, make, auth, app):
+
+def on_the_clock(monkeypatch, moment: datetime) -> datetime:
+    """The mail settings service's clock, fixed at `moment` (the page asks it too)."""
+    monkeypatch.setattr(mail_settings, "utcnow", lambda: moment)
+    return moment
+
+
+def test_a_member_chooses_a_daily_digest_in_their_own_timezone(
+    client, make, auth, app, monkeypatch
+):
     river = make.user("river")
     auth.login(river)
     page = client.get("/settings/mail")
     assert page.status_code == 200
-    assert re.search(r'<input checked id="digest-0" name="digest" type="radio" value="none">',
-                     page.text)
-    before = utcnow()
+    assert re.search(
+        r'<input checked id="digest-0" name="digest" type="radio" value="none">', page.text
+    )
+    # 05:00 in Tokyo: today's 07:00 is still to come.
+    before = on_the_clock(monkeypatch, datetime(2026, 12, 4, 20, 0, tzinfo=UTC))
     response = client.post("/settings/mail", data=SAVE, follow_redirects=True)
     assert "Your mail settings are saved." in page_text(response)
     saved = settings_of(app, river)
@@ -82,8 +101,47 @@ def test_a_member_chooses_a_daily_digest_in_their_own_timezone(client, make, aut
     # The next digest's time is shown in the member's zone.
     local = expected.astimezone(schedule.zone("Asia/Tokyo"))
     assert f"{local:%A %-d %B %Y}, 07:00 (Asia/Tokyo)" in visible_text(response)
-    assert re.search(r'<input checked id="digest-1" name="digest" type="radio" value="daily">',
-                     response.text)
+    assert re.search(
+        r'<input checked id="digest-1" name="digest" type="radio" value="daily">', response.text
+    )
+
+
+def test_a_digest_chosen_after_todays_hour_is_due_now_and_the_page_says_so(
+    client, make, auth, app, monkeypatch
+):
+    """README: a digest goes once the member's hour has passed and they have not had
+    this period's; choosing daily at 07:00 when it is noon in Tokyo is such a case."""
+    river = make.user("river")
+    auth.login(river)
+    on_the_clock(monkeypatch, datetime(2026, 12, 4, 3, 0, tzinfo=UTC))  # 12:00 in Tokyo
+
+    response = client.post("/settings/mail", data=SAVE, follow_redirects=True)
+
+    # Today's 07:00 in Tokyo: due, so the next run sends it.
+    assert settings_of(app, river).next_digest_at == datetime(2026, 12, 3, 22, 0, tzinfo=UTC)
+    shown = visible_text(response)
+    assert "Your next digest is due now, for Friday 4 December 2026, 07:00 (Asia/Tokyo)" in shown
+    assert "that time has passed and you have had no digest today" in shown
+    with app.app_context():
+        assert run.count_due(datetime(2026, 12, 4, 3, 15, tzinfo=UTC)) == 1
+
+
+def test_a_digest_already_had_today_is_next_due_tomorrow(client, make, auth, app, monkeypatch):
+    river = make.user("river")
+    auth.login(river)
+    on_the_clock(monkeypatch, datetime(2026, 12, 4, 3, 0, tzinfo=UTC))  # 12:00 in Tokyo
+    client.post("/settings/mail", data=SAVE)
+    with app.app_context():
+        run.send_due(datetime(2026, 12, 4, 3, 15, tzinfo=UTC))
+
+    response = client.post(
+        "/settings/mail", data={**SAVE, "digest_hour": "6"}, follow_redirects=True
+    )
+
+    assert settings_of(app, river).next_digest_at == datetime(2026, 12, 4, 21, 0, tzinfo=UTC)
+    assert "Your next digest is due Saturday 5 December 2026, 06:00 (Asia/Tokyo)" in (
+        visible_text(response)
+    )
 
 
 def test_notices_by_mail_can_each_be_turned_off(client, make, auth, app):
@@ -91,8 +149,7 @@ def test_notices_by_mail_can_each_be_turned_off(client, make, auth, app):
     auth.login(river)
     client.post("/settings/mail", data={**SAVE, "notify_quote": "", "notify_moderation": ""})
     saved = settings_of(app, river)
-    assert (saved.notify_reply, saved.notify_quote, saved.notify_moderation) == (
-        True, False, False)
+    assert (saved.notify_reply, saved.notify_quote, saved.notify_moderation) == (True, False, False)
     with app.app_context():
         member = db.session.get(User, river.id)
         assert mail_settings.wants_mail(member, MailKind.REPLY)
@@ -100,23 +157,29 @@ def test_notices_by_mail_can_each_be_turned_off(client, make, auth, app):
         assert not mail_settings.wants_mail(member, MailKind.MODERATION)
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("timezone", "Mars/Olympus_Mons", "Choose your timezone from the list"),
-    ("digest_hour", "25", "Choose an hour from the list"),
-    ("digest_hour", "seven", "Choose an hour from the list"),
-    ("digest_weekday", "9", "Choose a day of the week from the list"),
-    ("digest", "hourly", "Choose no digest, a daily digest or a weekly one"),
-])
-def test_bad_input_is_explained_beside_its_field_and_the_rest_is_kept(client, make, auth, app,
-                                                                     field, value, message):
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("timezone", "Mars/Olympus_Mons", "Choose your timezone from the list"),
+        ("digest_hour", "25", "Choose an hour from the list"),
+        ("digest_hour", "seven", "Choose an hour from the list"),
+        ("digest_weekday", "9", "Choose a day of the week from the list"),
+        ("digest", "hourly", "Choose no digest, a daily digest or a weekly one"),
+    ],
+)
+def test_bad_input_is_explained_beside_its_field_and_the_rest_is_kept(
+    client, make, auth, app, field, value, message
+):
     river = make.user("river")
     auth.login(river)
     response = client.post("/settings/mail", data={**SAVE, field: value, "notify_quote": ""})
     assert response.status_code == 400
     assert message in field_error(response, field)
     assert settings_of(app, river) is None  # nothing saved
-    kept = {name: re.search(rf'<(?:input|select)[^>]*id="{name}"[^>]*>', response.text)[0]
-            for name in ("notify_quote", "notify_reply")}
+    kept = {
+        name: re.search(rf'<(?:input|select)[^>]*id="{name}"[^>]*>', response.text)[0]
+        for name in ("notify_quote", "notify_reply")
+    }
     assert "checked" not in kept["notify_quote"] and "checked" in kept["notify_reply"]
     if field != "timezone":
         assert '<option selected value="Asia/Tokyo">' in response.text
@@ -124,15 +187,13 @@ def test_bad_input_is_explained_beside_its_field_and_the_rest_is_kept(client, ma
         assert 'checked id="digest-1"' in response.text
 
 
-def test_the_page_suggests_the_browsers_timezone_only_until_one_is_chosen(client, make, auth,
-                                                                         app):
+def test_the_page_suggests_the_browsers_timezone_only_until_one_is_chosen(client, make, auth, app):
     river = make.user("river")
     auth.login(river)
     page = client.get("/settings/mail").text
     assert re.search(r'<select[^>]*data-suggest-browser-timezone[^>]*id="timezone"', page)
     # The script is a file of our own (the CSP allows no inline script).
-    assert re.search(r'<script src="/static/js/timezone\.js\?v=[0-9a-f]{12}" defer></script>',
-                     page)
+    assert re.search(r'<script src="/static/js/timezone\.js\?v=[0-9a-f]{12}" defer></script>', page)
     assert "<script>" not in page
     client.post("/settings/mail", data={**SAVE, "timezone": "UTC"})
     assert "data-suggest-browser-timezone" not in client.get("/settings/mail").text
@@ -140,8 +201,13 @@ def test_the_page_suggests_the_browsers_timezone_only_until_one_is_chosen(client
 
 def test_a_paused_member_sees_until_when_in_their_zone_and_can_resume(client, make, auth, app):
     river = make.user("river")
-    choose(app, river, digest="daily", timezone="America/New_York",
-           paused_until=datetime(2030, 1, 1, tzinfo=UTC))
+    choose(
+        app,
+        river,
+        digest="daily",
+        timezone="America/New_York",
+        paused_until=datetime(2030, 1, 1, tzinfo=UTC),
+    )
     version = settings_of(app, river).version
     auth.login(river)
     page = visible_text(client.get("/settings/mail"))
@@ -161,8 +227,13 @@ def test_the_account_page_links_to_the_mail_settings(client, make, auth):
 
 # --- sign-up ---------------------------------------------------------------------------------
 
-JOIN = {"username": "river", "email": "river@example.org", "password": TEST_PASSWORD,
-        "confirm": TEST_PASSWORD, "accept_guidelines": "y"}
+JOIN = {
+    "username": "river",
+    "email": "river@example.org",
+    "password": TEST_PASSWORD,
+    "confirm": TEST_PASSWORD,
+    "accept_guidelines": "y",
+}
 
 
 def new_member(app, username: str = "river") -> User | None:
@@ -173,22 +244,27 @@ def new_member(app, username: str = "river") -> User | None:
 def test_the_join_form_offers_the_digest_plainly_none_by_default(client):
     page = client.get("/register").text
     assert "<legend>Email digest</legend>" in page
-    labels = re.findall(r'name="digest" type="radio" value="(\w+)"> <label for="digest-\d">(\w+)',
-                        page)
+    labels = re.findall(
+        r'name="digest" type="radio" value="(\w+)"> <label for="digest-\d">(\w+)', page
+    )
     assert labels == [("none", "None"), ("daily", "Daily"), ("weekly", "Weekly")]
-    assert re.search(r'<input checked id="digest-0" name="digest" type="radio" value="none">',
-                     page)
+    assert re.search(r'<input checked id="digest-0" name="digest" type="radio" value="none">', page)
     assert re.search(r'<select[^>]*data-suggest-browser-timezone[^>]*id="timezone"', page)
 
 
 def test_the_digest_chosen_at_sign_up_is_stored_with_the_account(client, app):
-    response = client.post("/register", data={**JOIN, "digest": "weekly",
-                                              "timezone": "Europe/Lisbon"})
+    response = client.post(
+        "/register", data={**JOIN, "digest": "weekly", "timezone": "Europe/Lisbon"}
+    )
     assert response.status_code == 302
     member = new_member(app)
     saved = settings_of(app, member)
     assert (saved.digest, saved.timezone, saved.digest_weekday, saved.digest_hour) == (
-        "weekly", "Europe/Lisbon", 0, 8)
+        "weekly",
+        "Europe/Lisbon",
+        0,
+        8,
+    )
     assert saved.next_digest_at is not None
 
 
@@ -199,8 +275,9 @@ def test_joining_without_choosing_means_no_digest(client, app):
 
 
 def test_an_unknown_timezone_at_sign_up_is_explained_and_nothing_is_made(client, app):
-    response = client.post("/register", data={**JOIN, "digest": "daily",
-                                              "timezone": "Atlantis/Capital"})
+    response = client.post(
+        "/register", data={**JOIN, "digest": "daily", "timezone": "Atlantis/Capital"}
+    )
     assert response.status_code == 400
     assert "Choose your timezone from the list" in field_error(response, "timezone")
     assert 'value="river"' in response.text and 'checked id="digest-1"' in response.text
@@ -217,6 +294,7 @@ def test_signing_up_with_a_known_address_changes_nobodys_settings(client, make, 
 
 
 # --- the unsubscribe page --------------------------------------------------------------------
+
 
 def test_the_page_names_the_mail_and_offers_three_calm_choices(client, make, app):
     river = make.user("river")
@@ -244,8 +322,9 @@ def test_less_often_turns_a_daily_digest_weekly(client, make, app):
     choose(app, river, digest="daily", digest_weekday=2, digest_hour=18, timezone="Europe/Paris")
     response = client.post(link_for(app, river, MailKind.DIGEST), data={"choice": "less_often"})
     assert response.status_code == 200
-    assert "a weekly digest instead, on Wednesdays at 18:00 (Europe/Paris)" in \
-        visible_text(response)
+    assert "a weekly digest instead, on Wednesdays at 18:00 (Europe/Paris)" in visible_text(
+        response
+    )
     saved = settings_of(app, river)
     assert saved.digest == "weekly"
     assert saved.next_digest_at.astimezone(schedule.zone("Europe/Paris")).weekday() == 2
@@ -315,7 +394,8 @@ def test_stop_stops_that_kind_of_mail_only(client, make, app, kind):
     with app.app_context():
         member = db.session.get(User, river.id)
         assert [other for other in MailKind if mail_settings.wants_mail(member, other)] == [
-            other for other in MailKind if other != kind]
+            other for other in MailKind if other != kind
+        ]
         if kind == MailKind.DIGEST:
             assert db.session.get(MailSettings, river.id).next_digest_at is None
 
@@ -349,11 +429,13 @@ def forged_tokens(app, river) -> dict[str, str]:
         real = mail_settings.unsubscribe_token(settings, MailKind.DIGEST)
         signer = URLSafeSerializer(app.config["SECRET_KEY"], salt="kindred.unsubscribe")
         return {
-            "another key": URLSafeSerializer("not-the-key", salt="kindred.unsubscribe")
-            .dumps([river.id, "digest", settings.link_versions.get("digest", 0)]),
+            "another key": URLSafeSerializer("not-the-key", salt="kindred.unsubscribe").dumps(
+                [river.id, "digest", settings.link_versions.get("digest", 0)]
+            ),
             "mangled": real[:-3] + ("AAA" if not real.endswith("AAA") else "BBB"),
-            "retired": signer.dumps([river.id, "digest",
-                                     settings.link_versions.get("digest", 0) - 1]),
+            "retired": signer.dumps(
+                [river.id, "digest", settings.link_versions.get("digest", 0) - 1]
+            ),
             "nobody": signer.dumps([river.id + 1000, "digest", 1]),
             "unknown kind": signer.dumps([river.id, "everything", 0]),
             "not a list": signer.dumps({"user": river.id}),
@@ -370,8 +452,9 @@ def test_links_already_in_mailboxes_keep_working(client, make, app):
         settings = mail_settings.settings_for(db.session.get(User, river.id))
         db.session.commit()
         payload = [river.id, "digest", settings.link_versions.get("digest", 0)]
-        before = URLSafeSerializer(app.config["SECRET_KEY"],
-                                   salt="kindred.unsubscribe").dumps(payload)
+        before = URLSafeSerializer(app.config["SECRET_KEY"], salt="kindred.unsubscribe").dumps(
+            payload
+        )
         assert mail_settings.unsubscribe_token(settings, MailKind.DIGEST) == before
     response = client.post(f"/mail/unsubscribe/{before}", data={"choice": "stop"})
     assert response.status_code == 200
@@ -383,8 +466,11 @@ def test_every_bad_link_gets_the_same_calm_page(client, make, app):
     choose(app, river, digest="daily")
     bodies = set()
     for name, token in forged_tokens(app, river).items():
-        for method, data in (("GET", None), ("POST", {"choice": "stop"}),
-                             ("POST", {"List-Unsubscribe": "One-Click"})):
+        for method, data in (
+            ("GET", None),
+            ("POST", {"choice": "stop"}),
+            ("POST", {"List-Unsubscribe": "One-Click"}),
+        ):
             response = client.open(f"/mail/unsubscribe/{token}", method=method, data=data)
             assert response.status_code == 404, (name, method)
             bodies.add(page_text(response))
@@ -396,10 +482,11 @@ def test_every_bad_link_gets_the_same_calm_page(client, make, app):
 
 # --- one-click (RFC 8058) and the form's own protection -------------------------------------
 
+
 class TestWithCsrf:
     @pytest.fixture
     def app_config(self, migrated_database):
-        return {**_config(migrated_database, None), "WTF_CSRF_ENABLED": True}
+        return {**app_settings(migrated_database, None), "WTF_CSRF_ENABLED": True}
 
     def test_one_click_stops_that_mail_at_once_without_a_session_or_token(self, app, make):
         river, fern = make.user("river"), make.user("fern")
@@ -415,8 +502,9 @@ class TestWithCsrf:
         assert settings_of(app, river).notify_reply is True  # only that kind
         # Sent as multipart/form-data, as RFC 8058 also allows.
         fern_link = link_for(app, fern, MailKind.REPLY)
-        response = client.post(fern_link, data={"List-Unsubscribe": "One-Click"},
-                               content_type="multipart/form-data")
+        response = client.post(
+            fern_link, data={"List-Unsubscribe": "One-Click"}, content_type="multipart/form-data"
+        )
         assert response.status_code == 200 and settings_of(app, fern).notify_reply is False
 
     def test_the_pages_buttons_need_the_form_token(self, app, make):
@@ -447,8 +535,9 @@ def test_a_notice_mail_carries_a_one_click_link_that_stops_that_kind(app, client
     assert "mail when someone replies to your topic" in page_text(response)
     mail.outbox.clear()
     with app.test_request_context():
-        posting.create_reply(db.session.get(User, river.id), db.session.get(Topic, topic.id),
-                             "And again")
+        posting.create_reply(
+            db.session.get(User, river.id), db.session.get(Topic, topic.id), "And again"
+        )
     assert mail.outbox == []  # the notice is on the site; no mail
     assert settings_of(app, fern).notify_quote is True
 
@@ -456,8 +545,11 @@ def test_a_notice_mail_carries_a_one_click_link_that_stops_that_kind(app, client
 class TestRateLimits:
     @pytest.fixture
     def app_config(self, migrated_database):
-        return {**_config(migrated_database, None), "RATELIMIT_ENABLED": True,
-                "RATELIMIT_STORAGE_URI": "memory://"}
+        return {
+            **app_settings(migrated_database, None),
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
 
     def test_the_page_is_limited_per_address(self, client, make, app):
         river = make.user("river")
@@ -474,5 +566,4 @@ class TestRateLimits:
         # same), until the repeats are turned away.
         assert statuses == [200, 200, 200, 200, 200, 429]
         # Many members' one-clicks come from one mail provider's address.
-        assert client.post(link_for(app, fern, MailKind.DIGEST),
-                           data=one_click).status_code == 200
+        assert client.post(link_for(app, fern, MailKind.DIGEST), data=one_click).status_code == 200

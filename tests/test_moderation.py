@@ -25,8 +25,8 @@ from forum.models import (
     utcnow,
 )
 from forum.moderation_defaults import DEFAULT_MODERATION_HOURS
-from tests.conftest import page_text
-from tests.moderation_helpers import (
+from tests.helpers.app import page_text
+from tests.helpers.moderation import (
     act,
     assert_counters_right,
     count,
@@ -49,13 +49,19 @@ def topic_id_from(response) -> int:
 
 # --- new members -------------------------------------------------------------------------
 
+
 def test_a_new_members_topic_waits_and_only_they_see_it(client, make, auth, app):
     board = make.board("anxiety", "Anxiety")
     moderator = make.user("warden", role="moderator", moderates=(board,))
     auth.login(make.user("sapling", trusted=False))
-    response = client.post("/b/anxiety/new", data={
-        "title": "First time here", "body": "Hello, I am new and nervous.",
-        "submit": "Start topic"})
+    response = client.post(
+        "/b/anxiety/new",
+        data={
+            "title": "First time here",
+            "body": "Hello, I am new and nervous.",
+            "submit": "Start topic",
+        },
+    )
     assert response.status_code == 302
     topic_id = topic_id_from(response)
     own = page_text(client.get(response.headers["Location"]))
@@ -66,7 +72,11 @@ def test_a_new_members_topic_waits_and_only_they_see_it(client, make, auth, app)
     post_id = first_post_id(app, topic_id)
     item = item_for(app, post_id)
     assert (item.kind, item.category, item.status, item.board_id) == (
-        "held_post", "new_member", "pending", board.id)
+        "held_post",
+        "new_member",
+        "pending",
+        board.id,
+    )
 
     member, anonymous = new_client(app, make.user("oak")), app.test_client()
     for browser in (member, anonymous):
@@ -79,15 +89,18 @@ def test_a_new_members_topic_waits_and_only_they_see_it(client, make, auth, app)
 
 
 def test_a_new_members_reply_never_reaches_others_even_from_the_visitors_cache(
-        client, make, auth, app):
+    client, make, auth, app
+):
     board = make.board()
     topic = make.topic(make.user("elm"), board, body="Opening words")
     anonymous, member = app.test_client(), new_client(app, make.user("oak"))
     assert "Opening words" in anonymous.get(f"/t/{topic.id}").text  # now cached for visitors
 
     auth.login(make.user("sapling", trusted=False))
-    response = client.post(f"/t/{topic.id}/reply", data={
-        "body": "My very first reply, hello all", "submit": "Post reply"})
+    response = client.post(
+        f"/t/{topic.id}/reply",
+        data={"body": "My very first reply, hello all", "submit": "Post reply"},
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("#waiting")
     own = page_text(client.get(f"/t/{topic.id}"))
     assert "My very first reply" in own and "waiting for a moderator" in own
@@ -108,7 +121,8 @@ def test_a_new_members_reply_never_reaches_others_even_from_the_visitors_cache(
 
 
 def test_after_enough_approved_posts_a_member_is_trusted_and_posts_go_out_at_once(
-        client, make, auth, app):
+    client, make, auth, app
+):
     needed = app.config["NEW_MEMBER_REVIEW_POSTS"]
     assert needed == 3
     board = make.board()
@@ -125,8 +139,15 @@ def test_after_enough_approved_posts_a_member_is_trusted_and_posts_go_out_at_onc
 
     # A rejected post does not count towards trust; only approvals do.
     rejected = reply("Buy my course")
-    assert act(moderator_browser, item_for(app, rejected).id, "reject",
-               reason="No advertising, please.").status_code == 302
+    assert (
+        act(
+            moderator_browser,
+            item_for(app, rejected).id,
+            "reject",
+            reason="No advertising, please.",
+        ).status_code
+        == 302
+    )
     for number in range(needed):
         post_id = reply(f"Post number {number}")
         assert post_status(app, post_id) == PostStatus.PENDING, f"post {number} went out"
@@ -139,14 +160,18 @@ def test_after_enough_approved_posts_a_member_is_trusted_and_posts_go_out_at_onc
     page = page_text(client.get(f"/t/{topic.id}"))
     assert "waiting for a moderator" not in page and "Now I am one of you" in page
     assert [notice.kind for notice in notices_of(app, newbie)] == [
-        "rejected", "approved", "approved", "approved"]
+        "rejected",
+        "approved",
+        "approved",
+        "approved",
+    ]
     assert_counters_right(app)
 
 
 # --- boards ------------------------------------------------------------------------------
 
-def test_a_premoderated_board_holds_every_members_post_but_not_staff_posts(
-        client, make, auth, app):
+
+def test_a_premoderated_board_holds_every_members_post_but_not_staff_posts(client, make, auth, app):
     board = make.board("vent", "Vent")
     update(app, Board, board.id, mode="premoderated")
     moderator = make.user("warden", role="moderator", moderates=(board,))
@@ -156,8 +181,10 @@ def test_a_premoderated_board_holds_every_members_post_but_not_staff_posts(
     assert (staff_topic.status, admin_topic.status) == ("published", "published")
 
     auth.login(make.user("oak"))  # trusted: in an open board this would go out at once
-    response = client.post("/b/vent/new", data={
-        "title": "Long day", "body": "Needed to get this off my chest.", "submit": "Start"})
+    response = client.post(
+        "/b/vent/new",
+        data={"title": "Long day", "body": "Needed to get this off my chest.", "submit": "Start"},
+    )
     assert response.status_code == 302
     page = page_text(client.get(response.headers["Location"]))
     assert "Every post in this board is seen by a moderator first." in page
@@ -193,6 +220,7 @@ def test_a_locked_board_is_read_only(client, make, auth, app):
 
 # --- reports -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def reported_scene(make, app):
     """A published reply by quietfern in elm's topic, and its id."""
@@ -203,8 +231,9 @@ def reported_scene(make, app):
 
 
 @pytest.mark.parametrize("reason", list(safety.REPORT_REASONS))
-def test_a_verified_member_reports_a_post_for_each_reason(client, auth, make, app,
-                                                         reported_scene, reason):
+def test_a_verified_member_reports_a_post_for_each_reason(
+    client, auth, make, app, reported_scene, reason
+):
     _, topic, post_id = reported_scene
     reporter = make.user("oak")
     auth.login(reporter)
@@ -219,18 +248,24 @@ def test_a_verified_member_reports_a_post_for_each_reason(client, auth, make, ap
 
     item = item_for(app, post_id)
     assert (item.kind, item.status, item.category, item.report_count) == (
-        "reported_post", "pending", reason, 1)
+        "reported_post",
+        "pending",
+        reason,
+        1,
+    )
     assert item.priority == safety.priority_of(reason)
     assert item.is_sensitive == (reason in ("at_risk", "harassment"))
     with app.app_context():
-        reasons = db.session.execute(sa.select(
-            ReviewReason.category, ReviewReason.reporter_id, ReviewReason.detail)).all()
+        reasons = db.session.execute(
+            sa.select(ReviewReason.category, ReviewReason.reporter_id, ReviewReason.detail)
+        ).all()
     assert reasons == [(reason, reporter.id, note)]
     assert post_status(app, post_id) == PostStatus.PUBLISHED  # one report hides nothing
 
 
-def test_something_else_needs_a_note_and_a_report_needs_a_reason(client, auth, make, app,
-                                                                reported_scene):
+def test_something_else_needs_a_note_and_a_report_needs_a_reason(
+    client, auth, make, app, reported_scene
+):
     _, _, post_id = reported_scene
     auth.login(make.user("oak"))
     response = client.post(f"/p/{post_id}/report", data={"reason": "other", "note": ""})
@@ -242,13 +277,13 @@ def test_something_else_needs_a_note_and_a_report_needs_a_reason(client, auth, m
     assert count(app, ReviewItem) == 0 and count(app, ReviewReason) == 0
 
 
-def test_the_author_is_never_shown_who_reported_their_post(client, auth, make, app,
-                                                          reported_scene):
+def test_the_author_is_never_shown_who_reported_their_post(client, auth, make, app, reported_scene):
     board, topic, post_id = reported_scene
     reporter = make.user("watchfulowl")
     reporter_browser = new_client(app, reporter)
-    response = reporter_browser.post(f"/p/{post_id}/report", data={
-        "reason": "harassment", "note": "It was aimed at me"})
+    response = reporter_browser.post(
+        f"/p/{post_id}/report", data={"reason": "harassment", "note": "It was aimed at me"}
+    )
     assert response.status_code == 302
     moderator_browser = new_client(app, make.user("warden", role="moderator", moderates=(board,)))
     item_id = item_for(app, post_id).id
@@ -267,8 +302,9 @@ def test_the_author_is_never_shown_who_reported_their_post(client, auth, make, a
         assert "watchfulowl" not in message.as_string().lower()
 
 
-def test_a_second_report_adds_to_the_same_item_and_raises_its_priority(make, app,
-                                                                      reported_scene, client):
+def test_a_second_report_adds_to_the_same_item_and_raises_its_priority(
+    make, app, reported_scene, client
+):
     board, _, post_id = reported_scene
 
     def reporter(name):  # new members: their reports count, but never hide the post
@@ -294,8 +330,9 @@ def test_a_second_report_adds_to_the_same_item_and_raises_its_priority(make, app
     assert "(13 reports)" in browser.get("/review").text
 
 
-def test_reporting_the_same_post_twice_is_refused_with_a_message(client, auth, make, app,
-                                                                reported_scene):
+def test_reporting_the_same_post_twice_is_refused_with_a_message(
+    client, auth, make, app, reported_scene
+):
     _, _, post_id = reported_scene
     auth.login(make.user("oak"))
     assert client.post(f"/p/{post_id}/report", data={"reason": "spam"}).status_code == 302
@@ -307,8 +344,9 @@ def test_reporting_the_same_post_twice_is_refused_with_a_message(client, auth, m
     assert count(app, ReviewReason) == 1
 
 
-def test_enough_trusted_reporters_hide_a_post_until_a_moderator_decides(client, auth, make, app,
-                                                                       reported_scene):
+def test_enough_trusted_reporters_hide_a_post_until_a_moderator_decides(
+    client, auth, make, app, reported_scene
+):
     assert app.config["REPORTS_TO_HIDE"] == 3
     _, topic, post_id = reported_scene
     for number in range(4):  # new members' reports are heard, but do not hide a post
@@ -328,8 +366,9 @@ def test_enough_trusted_reporters_hide_a_post_until_a_moderator_decides(client, 
         assert page.status_code == 200 and "Something some people dislike" not in page.text
         assert browser.get(f"/p/{post_id}").status_code == 404
     with app.app_context():
-        history = db.session.scalars(sa.select(ReviewEvent.action)
-                                     .where(ReviewEvent.item_id == item.id)).all()
+        history = db.session.scalars(
+            sa.select(ReviewEvent.action).where(ReviewEvent.item_id == item.id)
+        ).all()
     assert "hidden by reports" in history
     assert_counters_right(app)
 
@@ -345,12 +384,19 @@ def test_a_new_report_reopens_a_decided_item(make, app, reported_scene):
     assert report(app, make.user("ash"), post_id, "harassment") == item_id
     item = item_for(app, post_id)
     assert (item.status, item.kind, item.category, item.report_count) == (
-        "pending", "reported_post", "harassment", 1)
+        "pending",
+        "reported_post",
+        "harassment",
+        1,
+    )
     assert item.decided_at is None and item.decided_by_id is None
     assert item.priority == safety.priority_of("harassment")
     with app.app_context():
-        history = db.session.scalars(sa.select(ReviewEvent.action).where(
-            ReviewEvent.item_id == item_id).order_by(ReviewEvent.id)).all()
+        history = db.session.scalars(
+            sa.select(ReviewEvent.action)
+            .where(ReviewEvent.item_id == item_id)
+            .order_by(ReviewEvent.id)
+        ).all()
     assert history == ["reported", "Dismiss the reports", "reopened", "reported"]
     assert count(app, ReviewItem) == 1
 
@@ -387,7 +433,15 @@ def test_only_published_posts_can_be_reported(client, auth, make, app):
     assert client.get(f"/p/{held.id}/report").status_code == 404
     assert client.post(f"/p/{held.id}/report", data={"reason": "spam"}).status_code == 404
     with app.app_context():
-        assert db.session.scalar(sa.select(ReviewItem.kind).where(
-            ReviewItem.post_id == held.id)) == "held_post"
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReviewReason).where(
-            ReviewReason.reporter_id.is_not(None))) == 0
+        assert (
+            db.session.scalar(sa.select(ReviewItem.kind).where(ReviewItem.post_id == held.id))
+            == "held_post"
+        )
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(ReviewReason)
+                .where(ReviewReason.reporter_id.is_not(None))
+            )
+            == 0
+        )

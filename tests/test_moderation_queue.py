@@ -4,7 +4,6 @@ alone and in bulk; two moderators at once; the numbers; the audit log; notices."
 from __future__ import annotations
 
 import html
-import json
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -29,8 +28,8 @@ from forum.models import (
     utcnow,
 )
 from forum.moderation.queue import queue_numbers
-from tests.conftest import log_in, page_text
-from tests.moderation_helpers import (
+from tests.helpers.app import log_in, page_text
+from tests.helpers.moderation import (
     act,
     assert_counters_right,
     audit_entries,
@@ -58,12 +57,12 @@ class Scene:
         self.make, self.app = make, app
         self.board = make.board("general", "General")
         self.other = make.board("other", "Other")
-        self.moderator = make.user("warden", role="moderator",
-                                   moderates=(self.board, self.other))
+        self.moderator = make.user("warden", role="moderator", moderates=(self.board, self.other))
         self.browser = new_client(app, self.moderator)
         self.author = make.user("quietfern")
-        self.topic = make.topic(make.user("elm"), self.board, title="Evenings",
-                                body="How are your evenings?")
+        self.topic = make.topic(
+            make.user("elm"), self.board, title="Evenings", body="How are your evenings?"
+        )
         self.newbie = make.user("sapling", trusted=False)
         self._reporters = 0
 
@@ -72,8 +71,13 @@ class Scene:
         post = self.make.reply(author or self.newbie, topic or self.topic, text)
         return post.id, item_for(self.app, post.id).id
 
-    def reported(self, text: str = "Words someone reported", category: str = "harassment",
-                 author=None, topic=None):
+    def reported(
+        self,
+        text: str = "Words someone reported",
+        category: str = "harassment",
+        author=None,
+        topic=None,
+    ):
         """A published reply, reported once by a new member: (post id, item id)."""
         post = self.make.reply(author or self.author, topic or self.topic, text)
         self._reporters += 1
@@ -97,11 +101,13 @@ def template_id(app, label: str) -> int:
 
 def template_text(app, label: str) -> str:
     with app.app_context():
-        return db.session.scalar(sa.select(ReasonTemplate.text)
-                                 .where(ReasonTemplate.label == label))
+        return db.session.scalar(
+            sa.select(ReasonTemplate.text).where(ReasonTemplate.label == label)
+        )
 
 
 # --- order, filters, scope, pages ----------------------------------------------------------
+
 
 def test_the_queue_puts_the_most_urgent_first_then_the_oldest(scene, make, app):
     at_risk = scene.reported("I can't see a way forward", "at_risk")[1]
@@ -113,8 +119,15 @@ def test_the_queue_puts_the_most_urgent_first_then_the_oldest(scene, make, app):
     spam_newer = scene.reported("Cheap watches", "spam")[1]
     spam_older = scene.reported("Buy followers now", "spam")[1]
     now = utcnow()
-    for item_id, hours in ((at_risk, 0.1), (harassment, 5), (personal, 1), (held_older, 9),
-                           (held_newer, 2), (spam_older, 30), (spam_newer, 3)):
+    for item_id, hours in (
+        (at_risk, 0.1),
+        (harassment, 5),
+        (personal, 1),
+        (held_older, 9),
+        (held_newer, 2),
+        (spam_older, 30),
+        (spam_newer, 3),
+    ):
         set_opened(app, item_id, now - timedelta(hours=hours))
     expected = [at_risk, harassment, personal, held_older, held_newer, spam_older, spam_newer]
     admin = new_client(app, make.user("root", role="admin"))
@@ -126,17 +139,23 @@ def test_the_queue_filters_by_kind_and_by_board(scene, make, app):
     other_topic = make.topic(make.user("ash"), scene.other, title="Elsewhere")
     held_general = scene.held("General newcomer")[1]
     reported_general = scene.reported("General rudeness", "harassment")[1]
-    held_other = scene.held("Other newcomer", author=make.user("newcomer2", trusted=False),
-                            topic=other_topic)[1]
+    held_other = scene.held(
+        "Other newcomer", author=make.user("newcomer2", trusted=False), topic=other_topic
+    )[1]
     reported_other = scene.reported("Other spam", "spam", topic=other_topic)[1]
     browser = scene.browser
     assert queue_item_ids(browser.get("/review?kind=held_post")) == [held_general, held_other]
     assert queue_item_ids(browser.get("/review?kind=reported_post")) == [
-        reported_general, reported_other]
+        reported_general,
+        reported_other,
+    ]
     assert queue_item_ids(browser.get(f"/review?board={scene.other.id}")) == [
-        held_other, reported_other]
-    assert queue_item_ids(browser.get(
-        f"/review?kind=held_post&board={scene.board.id}")) == [held_general]
+        held_other,
+        reported_other,
+    ]
+    assert queue_item_ids(browser.get(f"/review?kind=held_post&board={scene.board.id}")) == [
+        held_general
+    ]
     assert queue_item_ids(browser.get("/review?kind=flagged_post")) == []
     page = browser.get(f"/review?kind=held_post&board={scene.other.id}").text
     assert '<option value="held_post" selected>' in page
@@ -147,16 +166,23 @@ def test_a_board_moderator_sees_and_acts_on_their_boards_items_only(scene, make,
     private = make.board("private", "Private")
     private_topic = make.topic(make.user("ash"), private, title="Private talk")
     mine = scene.held("In general")[1]
-    theirs_post, theirs = scene.held("In private", author=make.user("newcomer2", trusted=False),
-                                     topic=private_topic)
+    theirs_post, theirs = scene.held(
+        "In private", author=make.user("newcomer2", trusted=False), topic=private_topic
+    )
     # Three rejections make an account item: it has no board.
     rejected = make.user("newcomer3", trusted=False)
     for number in range(3):
-        decide(app, scene.moderator, scene.held(f"Spam {number}", author=rejected)[1],
-               "reject", reason="Spam")
+        decide(
+            app,
+            scene.moderator,
+            scene.held(f"Spam {number}", author=rejected)[1],
+            "reject",
+            reason="Spam",
+        )
     with app.app_context():
-        account = db.session.scalar(sa.select(ReviewItem.id).where(
-            ReviewItem.account_id == rejected.id))
+        account = db.session.scalar(
+            sa.select(ReviewItem.id).where(ReviewItem.account_id == rejected.id)
+        )
     assert account is not None
 
     browser = scene.browser  # moderates general and other, not private
@@ -167,12 +193,15 @@ def test_a_board_moderator_sees_and_acts_on_their_boards_items_only(scene, make,
         assert browser.get(f"/review/{item_id}").status_code == 403
         assert act(browser, item_id, "approve", version=1).status_code == 403
         assert browser.post(f"/review/{item_id}/claim").status_code == 403
-    response = browser.post("/review/bulk", data={"selected": [f"{theirs}:1"],
-                                                  "action": "approve"})
+    response = browser.post("/review/bulk", data={"selected": [f"{theirs}:1"], "action": "approve"})
     assert response.status_code == 302
     assert post_status(app, theirs_post) == PostStatus.PENDING
-    assert count(app, AuditEntry, AuditEntry.target_type == "review_item",
-                 AuditEntry.target_id == theirs) == 0
+    assert (
+        count(
+            app, AuditEntry, AuditEntry.target_type == "review_item", AuditEntry.target_id == theirs
+        )
+        == 0
+    )
 
     admin = new_client(app, make.user("root", role="admin"))
     everywhere = new_client(app, make.user("overseer", role="moderator", moderates_all=True))
@@ -188,8 +217,11 @@ def test_queue_pages_walk_every_item_once_in_order(scene, make, app):
     app.config["REVIEW_ITEMS_PER_PAGE"] = 4
     items = []
     for number in range(4):
-        items.append(scene.held(f"Newcomer {number}",
-                                author=make.user(f"newcomer{number}", trusted=False))[1])
+        items.append(
+            scene.held(f"Newcomer {number}", author=make.user(f"newcomer{number}", trusted=False))[
+                1
+            ]
+        )
         items.append(scene.reported(f"Spam {number}", "spam")[1])
     items += [scene.reported(f"Rude {number}", "harassment")[1] for number in range(3)]
     # Ties on priority and age, so the id has to break them across page boundaries.
@@ -197,8 +229,11 @@ def test_queue_pages_walk_every_item_once_in_order(scene, make, app):
     for index, item_id in enumerate(items):
         set_opened(app, item_id, same if index % 3 else same - timedelta(minutes=index))
     with app.app_context():
-        expected = db.session.scalars(sa.select(ReviewItem.id).order_by(
-            ReviewItem.priority.desc(), ReviewItem.opened_at, ReviewItem.id)).all()
+        expected = db.session.scalars(
+            sa.select(ReviewItem.id).order_by(
+                ReviewItem.priority.desc(), ReviewItem.opened_at, ReviewItem.id
+            )
+        ).all()
 
     seen, url, pages = [], "/review", 0
     while url:
@@ -224,13 +259,15 @@ def test_queue_pages_walk_every_item_once_in_order(scene, make, app):
 
 # --- the item page --------------------------------------------------------------------------
 
+
 def test_the_item_page_tells_the_posts_whole_story(scene, make, app, client, auth):
     earlier_post, earlier_item = scene.reported("An earlier unkind post", "harassment")
     decide(app, scene.moderator, earlier_item, "hide", reason="Please keep it kind.")
     auth.login(scene.author)
     post = make.reply(scene.author, scene.topic, "First version of my words")
-    response = client.post(f"/p/{post.id}/edit", data={
-        "body": "Second version of my words", "submit": "Save changes"})
+    response = client.post(
+        f"/p/{post.id}/edit", data={"body": "Second version of my words", "submit": "Save changes"}
+    )
     assert response.status_code == 302
     report(app, make.user("oak", trusted=False), post.id, "harassment", "It was aimed at me")
     report(app, make.user("ash", trusted=False), post.id, "spam")
@@ -259,15 +296,14 @@ def test_the_item_page_tells_the_posts_whole_story(scene, make, app, client, aut
 
 # --- every action ---------------------------------------------------------------------------
 
+
 def test_approve_publishes_the_post_and_tells_the_author(scene, app):
     post_id, item_id = scene.held("Glad to have found this place")
     response = act(scene.browser, item_id, "approve")
     assert response.status_code == 302 and response.headers["Location"].endswith("/review")
-    assert "Approved: the post is visible to everyone." in page_text(
-        scene.browser.get("/review"))
+    assert "Approved: the post is visible to everyone." in page_text(scene.browser.get("/review"))
     assert post_status(app, post_id) == PostStatus.PUBLISHED
-    assert "Glad to have found this place" in app.test_client().get(
-        f"/t/{scene.topic.id}").text
+    assert "Glad to have found this place" in app.test_client().get(f"/t/{scene.topic.id}").text
     item = item_for(app, post_id)
     assert (item.status, item.decided_by_id) == ("approved", scene.moderator.id)
     assert item.decision_seconds is not None and item.decided_at is not None
@@ -277,21 +313,24 @@ def test_approve_publishes_the_post_and_tells_the_author(scene, app):
 
 
 def test_approve_after_editing_publishes_the_edit_and_keeps_the_original(scene, make, app):
-    newbie_topic = make.topic(scene.newbie, scene.board, title="Anyone to talk to?",
-                              body="Call me on 07700 900123 if you want to talk")
+    newbie_topic = make.topic(
+        scene.newbie,
+        scene.board,
+        title="Anyone to talk to?",
+        body="Call me on 07700 900123 if you want to talk",
+    )
     with app.app_context():
         post_id = db.session.scalar(sa.select(Post.id).where(Post.topic_id == newbie_topic.id))
     item_id = item_for(app, post_id).id
-    response = act(scene.browser, item_id, "approve_edited",
-                   body="Reply here if you want to talk")
+    response = act(scene.browser, item_id, "approve_edited", body="Reply here if you want to talk")
     assert response.status_code == 302
     with app.app_context():
         post = db.session.get(Post, post_id)
-        assert (post.status, post.body_source) == ("published",
-                                                   "Reply here if you want to talk")
+        assert (post.status, post.body_source) == ("published", "Reply here if you want to talk")
         assert post.topic.title == "Anyone to talk to?" and post.topic.status == "published"
-        revisions = db.session.scalars(sa.select(PostRevision.body_source)
-                                       .where(PostRevision.post_id == post_id)).all()
+        revisions = db.session.scalars(
+            sa.select(PostRevision.body_source).where(PostRevision.post_id == post_id)
+        ).all()
     assert revisions == ["Call me on 07700 900123 if you want to talk"]
     public = app.test_client().get(f"/t/{newbie_topic.id}").text
     assert "Reply here if you want to talk" in public and "900123" not in public
@@ -299,22 +338,31 @@ def test_approve_after_editing_publishes_the_edit_and_keeps_the_original(scene, 
     assert "Call me on 07700 900123" in item_page.split("Earlier versions")[1]
 
     # The same for a reply.
-    reply_id, reply_item = scene.held("My email is me@example.org, write!",
-                                      author=make.user("newcomer2", trusted=False))
-    assert act(scene.browser, reply_item, "approve_edited", body="Write to me here!"
-               ).status_code == 302
+    reply_id, reply_item = scene.held(
+        "My email is me@example.org, write!", author=make.user("newcomer2", trusted=False)
+    )
+    assert (
+        act(scene.browser, reply_item, "approve_edited", body="Write to me here!").status_code
+        == 302
+    )
     assert post_status(app, reply_id) == PostStatus.PUBLISHED
     assert count(app, PostRevision, PostRevision.post_id == reply_id) == 1
     assert_counters_right(app)
 
 
-def test_reject_tells_the_author_why_and_gives_their_text_back_privately(scene, make, app,
-                                                                        client, auth):
+def test_reject_tells_the_author_why_and_gives_their_text_back_privately(
+    scene, make, app, client, auth
+):
     text = "Here is what I wanted to say about my week"
     post_id, item_id = scene.held(text)
     off_topic = template_text(app, "Off topic")
-    response = act(scene.browser, item_id, "reject", template=template_id(app, "Off topic"),
-                   reason="The sleep board would suit this.")
+    response = act(
+        scene.browser,
+        item_id,
+        "reject",
+        template=template_id(app, "Off topic"),
+        reason="The sleep board would suit this.",
+    )
     assert response.status_code == 302
     assert post_status(app, post_id) == PostStatus.REJECTED
     assert detached(app, User, scene.newbie.id).rejected_post_count == 1
@@ -348,8 +396,7 @@ def test_hide_takes_a_published_post_out_of_view(scene, app):
     post_id, item_id = scene.reported("Something cruel")
     assert "Something cruel" in app.test_client().get(f"/t/{scene.topic.id}").text
     # A template alone is a reason.
-    response = act(scene.browser, item_id, "hide",
-                   template=template_id(app, "Harassment or hate"))
+    response = act(scene.browser, item_id, "hide", template=template_id(app, "Harassment or hate"))
     assert response.status_code == 302
     assert post_status(app, post_id) == PostStatus.HIDDEN
     assert "Something cruel" not in app.test_client().get(f"/t/{scene.topic.id}").text
@@ -382,20 +429,20 @@ def test_dismiss_brings_back_a_post_hidden_by_reports(scene, make, app):
     assert act(scene.browser, item_id, "dismiss", reason="It is fair comment.").status_code == 302
     assert post_status(app, post.id) == PostStatus.PUBLISHED
     assert item_for(app, post.id).status == "dismissed"
-    assert "An unpopular but fair opinion" in app.test_client().get(
-        f"/t/{scene.topic.id}").text
+    assert "An unpopular but fair opinion" in app.test_client().get(f"/t/{scene.topic.id}").text
     assert_counters_right(app)
 
 
-def test_hiding_a_first_post_hides_its_topic_and_deleting_it_leaves_a_placeholder(
-        scene, make, app):
+def test_hiding_a_first_post_hides_its_topic_and_deleting_it_leaves_a_placeholder(scene, make, app):
     topic = make.topic(scene.author, scene.board, title="Contested", body="Opening post")
     for number in range(2):
         make.reply(make.user(f"replier{number}"), topic, f"Reply {number}")
     with app.app_context():
         first = db.session.scalar(sa.select(sa.func.min(Post.id)).where(Post.topic_id == topic.id))
-    assert (detached(app, Board, scene.board.id).topic_count,
-            detached(app, Board, scene.board.id).post_count) == (2, 4)
+    assert (
+        detached(app, Board, scene.board.id).topic_count,
+        detached(app, Board, scene.board.id).post_count,
+    ) == (2, 4)
     for number in range(3):
         item_id = report(app, make.user(f"regular{number}"), first, "harassment")
     assert detached(app, Topic, topic.id).status == PostStatus.HIDDEN
@@ -468,23 +515,25 @@ def test_suspend_lets_the_member_read_but_not_post_or_report(scene, make, app, c
 
     assert client.get(f"/t/{scene.topic.id}").status_code == 200  # still reads
     posts_before = count(app, Post)
-    for response in (client.get("/b/general/new"),
-                     client.post("/b/general/new", data={"title": "x", "body": "y",
-                                                         "submit": "Go"}),
-                     client.post(f"/t/{scene.topic.id}/reply", data={"body": "y",
-                                                                     "submit": "Go"})):
+    for response in (
+        client.get("/b/general/new"),
+        client.post("/b/general/new", data={"title": "x", "body": "y", "submit": "Go"}),
+        client.post(f"/t/{scene.topic.id}/reply", data={"body": "y", "submit": "Go"}),
+    ):
         assert response.status_code == 403
         assert "Your account is suspended until" in page_text(response)
-    assert client.post(f"/p/{someone_elses.id}/report",
-                       data={"reason": "spam"}).status_code == 403
+    assert client.post(f"/p/{someone_elses.id}/report", data={"reason": "spam"}).status_code == 403
     assert count(app, Post) == posts_before
 
     notices = page_text(client.get("/notices"))
     assert "Your account is suspended" in notices and "for 7 days" in notices
     assert "Cooling off, please." in notices
-    assert any(message["Subject"] == "Your account is suspended"
-               and "Cooling off, please." in message.get_body(("plain",)).get_content()
-               for message in mail.outbox if message["To"] == "quietfern@example.org")
+    assert any(
+        message["Subject"] == "Your account is suspended"
+        and "Cooling off, please." in message.get_body(("plain",)).get_content()
+        for message in mail.outbox
+        if message["To"] == "quietfern@example.org"
+    )
 
 
 def test_ban_ends_the_members_session_and_stops_them_logging_in(scene, app, client, auth):
@@ -499,8 +548,11 @@ def test_ban_ends_the_members_session_and_stops_them_logging_in(scene, app, clie
     assert response.status_code == 403
     assert "This account has been closed by the moderators." in page_text(response)
     assert [notice.kind for notice in notices_of(app, scene.author)] == ["banned"]
-    assert any("Threats of violence" in message.get_body(("plain",)).get_content()
-               for message in mail.outbox if message["To"] == "quietfern@example.org")
+    assert any(
+        "Threats of violence" in message.get_body(("plain",)).get_content()
+        for message in mail.outbox
+        if message["To"] == "quietfern@example.org"
+    )
 
 
 @pytest.mark.parametrize("action", ["reject", "hide", "delete", "suspend", "ban"])
@@ -523,8 +575,12 @@ def _audit_case(name):
     """Per action: where the item comes from, extra form fields, and what must change."""
     return {
         "approve": ("held", {}, ("post", "status"), ("pending", "published")),
-        "approve_edited": ("held", {"body": "Edited kindly"}, ("post", "status"),
-                           ("pending", "published")),
+        "approve_edited": (
+            "held",
+            {"body": "Edited kindly"},
+            ("post", "status"),
+            ("pending", "published"),
+        ),
         "reject": ("held", {}, ("post", "status"), ("pending", "rejected")),
         "hide": ("reported", {}, ("post", "status"), ("published", "hidden")),
         "delete": ("reported", {}, ("post", "status"), ("published", "removed")),
@@ -537,9 +593,22 @@ def _audit_case(name):
     }[name]
 
 
-@pytest.mark.parametrize("action", [
-    "approve", "approve_edited", "reject", "hide", "delete", "dismiss", "lock", "unlock", "move",
-    "suspend", "ban"])
+@pytest.mark.parametrize(
+    "action",
+    [
+        "approve",
+        "approve_edited",
+        "reject",
+        "hide",
+        "delete",
+        "dismiss",
+        "lock",
+        "unlock",
+        "move",
+        "suspend",
+        "ban",
+    ],
+)
 def test_every_action_is_audited_recorded_and_keeps_the_counters(scene, app, action):
     source, fields, path, (was, becomes) = _audit_case(action)
     post_id, item_id = scene.held() if source == "held" else scene.reported()
@@ -553,38 +622,46 @@ def test_every_action_is_audited_recorded_and_keeps_the_counters(scene, app, act
 
     [entry] = audit_entries(app, target_type="review_item", target_id=item_id)
     assert (entry.actor_id, entry.actor_name, entry.action, entry.reason) == (
-        scene.moderator.id, "warden", f"review.{action}", reason)
-    before, after = json.loads(entry.before), json.loads(entry.after)
+        scene.moderator.id,
+        "warden",
+        f"review.{action}",
+        reason,
+    )
+    before, after = entry.before, entry.after
     for key in path:
         before, after = before[key], after[key]
     was, becomes = (board_ids.get(value, value) for value in (was, becomes))
     assert before == was
     assert after is not None if becomes == "set" else after == becomes
     with app.app_context():
-        events = db.session.execute(sa.select(ReviewEvent.actor_id, ReviewEvent.note).where(
-            ReviewEvent.item_id == item_id, ReviewEvent.actor_id.is_not(None))).all()
+        events = db.session.execute(
+            sa.select(ReviewEvent.actor_id, ReviewEvent.note).where(
+                ReviewEvent.item_id == item_id, ReviewEvent.actor_id.is_not(None)
+            )
+        ).all()
     assert events == [(scene.moderator.id, reason)]
     assert_counters_right(app)
 
 
 # --- many at once -------------------------------------------------------------------------
 
+
 def checkbox_values(response) -> list[str]:
     return re.findall(r'name="selected" value="(\d+:\d+)"', response.text)
 
 
 def test_bulk_approve_skips_an_item_that_changed_meanwhile(scene, make, app):
-    held = [scene.held(f"Hello number {number}",
-                       author=make.user(f"newcomer{number}", trusted=False))
-            for number in range(4)]
+    held = [
+        scene.held(f"Hello number {number}", author=make.user(f"newcomer{number}", trusted=False))
+        for number in range(4)
+    ]
     selection = checkbox_values(scene.browser.get("/review"))
     assert len(selection) == 4
     # Another moderator acts on one of them after the page was loaded.
     other_moderator = make.user("keeper", role="moderator", moderates=(scene.board,))
     changed_post, changed_item = held[1]
     decide(app, other_moderator, changed_item, "lock")
-    response = scene.browser.post("/review/bulk", data={"selected": selection,
-                                                        "action": "approve"})
+    response = scene.browser.post("/review/bulk", data={"selected": selection, "action": "approve"})
     assert response.status_code == 302
     flash = page_text(scene.browser.get("/review"))
     assert "3 approved. 1 had been changed by someone else" in flash
@@ -599,18 +676,21 @@ def test_bulk_approve_skips_an_item_that_changed_meanwhile(scene, make, app):
 
 def test_bulk_reject_needs_a_reason_and_tells_each_member(scene, make, app):
     members = [make.user(f"spammer{number}", trusted=False) for number in range(3)]
-    held = [scene.held(f"Buy now {number}", author=member) for number, member in
-            enumerate(members)]
+    held = [scene.held(f"Buy now {number}", author=member) for number, member in enumerate(members)]
     selection = checkbox_values(scene.browser.get("/review"))
-    response = scene.browser.post("/review/bulk", data={"selected": selection,
-                                                        "action": "reject"})
+    response = scene.browser.post("/review/bulk", data={"selected": selection, "action": "reject"})
     assert response.status_code == 302
     assert "Give a reason" in page_text(scene.browser.get("/review"))
     assert all(post_status(app, post_id) == PostStatus.PENDING for post_id, _ in held)
 
-    response = scene.browser.post("/review/bulk", data={
-        "selected": selection, "action": "reject",
-        "template": template_id(app, "Spam or advertising")})
+    response = scene.browser.post(
+        "/review/bulk",
+        data={
+            "selected": selection,
+            "action": "reject",
+            "template": template_id(app, "Spam or advertising"),
+        },
+    )
     assert response.status_code == 302
     assert "3 rejected." in page_text(scene.browser.get("/review"))
     assert all(post_status(app, post_id) == PostStatus.REJECTED for post_id, _ in held)
@@ -618,13 +698,16 @@ def test_bulk_reject_needs_a_reason_and_tells_each_member(scene, make, app):
     for member in members:
         [notice] = notices_of(app, member)
         assert notice.kind == "rejected" and spam_text in notice.message
-        assert any(message["To"] == member.email
-                   and spam_text in message.get_body(("plain",)).get_content()
-                   for message in mail.outbox)
+        assert any(
+            message["To"] == member.email
+            and spam_text in message.get_body(("plain",)).get_content()
+            for message in mail.outbox
+        )
     assert_counters_right(app)
 
 
 # --- two moderators -------------------------------------------------------------------------
+
 
 def test_a_claim_shows_other_moderators_who_is_handling_the_item(scene, make, app):
     post_id, item_id = scene.held()
@@ -638,8 +721,9 @@ def test_a_claim_shows_other_moderators_who_is_handling_the_item(scene, make, ap
     assert "warden is already handling this item." in page_text(keeper.get("/review"))
     assert item_for(app, post_id).claimed_by_id == scene.moderator.id
     # A claim does not make anyone's open page stale.
-    assert act(keeper, item_id, "approve", version=item_for(app, post_id).version
-               ).status_code == 302
+    assert (
+        act(keeper, item_id, "approve", version=item_for(app, post_id).version).status_code == 302
+    )
 
     other_post, other_item = scene.held("Second one", author=make.user("newcomer2", trusted=False))
     scene.browser.post(f"/review/{other_item}/claim")
@@ -666,10 +750,11 @@ def test_an_action_on_an_item_that_moved_on_is_refused_with_the_fresh_state(scen
     assert len(audit_entries(app, target_type="review_item", target_id=item_id)) == 1
 
     # A decision then a late second one: the late one is refused, not applied twice.
-    assert act(keeper, item_id, "hide", version=seen_by_warden + 1,
-               reason="Too heated").status_code == 302
-    response = act(scene.browser, item_id, "delete", version=seen_by_warden + 1,
-                   reason="Vile")
+    assert (
+        act(keeper, item_id, "hide", version=seen_by_warden + 1, reason="Too heated").status_code
+        == 302
+    )
+    response = act(scene.browser, item_id, "delete", version=seen_by_warden + 1, reason="Vile")
     assert response.status_code == 409
     assert "Another moderator changed this item" in page_text(response)
     assert "Rejected (by keeper)" in page_text(response)
@@ -677,8 +762,14 @@ def test_an_action_on_an_item_that_moved_on_is_refused_with_the_fresh_state(scen
     assert [notice.kind for notice in notices_of(app, scene.author)] == ["hidden"]
 
 
-RACES = [("approve", "approve"), ("approve", "reject"), ("reject", "hide"),
-         ("delete", "approve"), ("hide", "reject"), ("reject", "reject")]
+RACES = [
+    ("approve", "approve"),
+    ("approve", "reject"),
+    ("reject", "hide"),
+    ("delete", "approve"),
+    ("hide", "reject"),
+    ("reject", "reject"),
+]
 
 
 def test_two_moderators_acting_at_the_same_moment_apply_exactly_one_action(scene, make, app):
@@ -686,8 +777,7 @@ def test_two_moderators_acting_at_the_same_moment_apply_exactly_one_action(scene
     keeper = make.user("keeper", role="moderator", moderates=(scene.board,))
     browsers = {"warden": scene.browser, "keeper": new_client(app, keeper)}
     ids = {"warden": scene.moderator.id, "keeper": keeper.id}
-    outcome = {"approve": "published", "reject": "rejected", "hide": "hidden",
-               "delete": "removed"}
+    outcome = {"approve": "published", "reject": "rejected", "hide": "hidden", "delete": "removed"}
     for number, actions in enumerate(RACES):
         author = make.user(f"newcomer{number}", trusted=False)
         post_id, item_id = scene.held(f"Race {number}", author=author)
@@ -695,17 +785,27 @@ def test_two_moderators_acting_at_the_same_moment_apply_exactly_one_action(scene
         barrier = threading.Barrier(2)
         results, errors = {}, []
 
-        def press(name, action, item_id=item_id, version=version, barrier=barrier,
-                  results=results, errors=errors):
+        def press(
+            name,
+            action,
+            item_id=item_id,
+            version=version,
+            barrier=barrier,
+            results=results,
+            errors=errors,
+        ):
             try:
                 barrier.wait(timeout=30)
-                results[name] = act(browsers[name], item_id, action, version=version,
-                                    reason="Not for this board")
+                results[name] = act(
+                    browsers[name], item_id, action, version=version, reason="Not for this board"
+                )
             except Exception as error:  # reported below, with the thread's story
                 errors.append(error)
 
-        threads = [threading.Thread(target=press, args=(name, action))
-                   for name, action in zip(browsers, actions, strict=True)]
+        threads = [
+            threading.Thread(target=press, args=(name, action))
+            for name, action in zip(browsers, actions, strict=True)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -720,8 +820,12 @@ def test_two_moderators_acting_at_the_same_moment_apply_exactly_one_action(scene
 
         [entry] = audit_entries(app, target_type="review_item", target_id=item_id)
         assert (entry.actor_id, entry.action) == (ids[winner], f"review.{winning_action}")
-        assert count(app, ReviewEvent, ReviewEvent.item_id == item_id,
-                     ReviewEvent.actor_id.is_not(None)) == 1
+        assert (
+            count(
+                app, ReviewEvent, ReviewEvent.item_id == item_id, ReviewEvent.actor_id.is_not(None)
+            )
+            == 1
+        )
         assert len(notices_of(app, author)) == 1
         item = item_for(app, post_id)
         assert (item.version, item.decided_by_id) == (version + 1, ids[winner])
@@ -733,44 +837,66 @@ def test_two_moderators_acting_at_the_same_moment_apply_exactly_one_action(scene
 
 # --- numbers at the top of the queue ----------------------------------------------------------
 
+
 def add_items(app, rows) -> None:
     """Review items with a made-up history: (kind, status, opened_at, decided_at, seconds)."""
     with app.app_context():
         for kind, status, opened_at, decided_at, seconds in rows:
-            db.session.add(ReviewItem(
-                kind=kind, status=status, category="other", priority=30, created_at=opened_at,
-                opened_at=opened_at, decided_at=decided_at, decision_seconds=seconds))
+            db.session.add(
+                ReviewItem(
+                    kind=kind,
+                    status=status,
+                    category="other",
+                    priority=30,
+                    created_at=opened_at,
+                    opened_at=opened_at,
+                    decided_at=decided_at,
+                    decision_seconds=seconds,
+                )
+            )
         db.session.commit()
 
 
 def test_the_numbers_count_waiting_items_the_oldest_and_the_median_decision(make, app):
     now = utcnow()
     ago = lambda **delta: now - timedelta(**delta)  # noqa: E731
-    add_items(app, [
-        ("held_post", "pending", ago(days=3, hours=2), None, None),
-        ("held_post", "pending", ago(hours=1), None, None),
-        ("reported_post", "pending", ago(hours=2), None, None),
-        ("flagged_post", "pending", ago(minutes=10), None, None),
-        ("held_post", "approved", ago(days=1, minutes=1), ago(days=1), 60),
-        ("reported_post", "rejected", ago(days=2, minutes=5), ago(days=2), 300),
-        ("held_post", "approved", ago(days=6, hours=2), ago(days=6), 7200),
-        ("held_post", "approved", ago(days=20), ago(days=10), 864_000),  # too long ago
-    ])
+    add_items(
+        app,
+        [
+            ("held_post", "pending", ago(days=3, hours=2), None, None),
+            ("held_post", "pending", ago(hours=1), None, None),
+            ("reported_post", "pending", ago(hours=2), None, None),
+            ("flagged_post", "pending", ago(minutes=10), None, None),
+            ("held_post", "approved", ago(days=1, minutes=1), ago(days=1), 60),
+            ("reported_post", "rejected", ago(days=2, minutes=5), ago(days=2), 300),
+            ("held_post", "approved", ago(days=6, hours=2), ago(days=6), 7200),
+            ("held_post", "approved", ago(days=20), ago(days=10), 864_000),  # too long ago
+        ],
+    )
     admin = make.user("root", role="admin")
     with app.test_request_context():
         numbers = queue_numbers(db.session.get(User, admin.id))
-    assert numbers.waiting_by_kind == {"held_post": 2, "reported_post": 1, "flagged_post": 1,
-                                       "account": 0}
+    assert numbers.waiting_by_kind == {
+        "held_post": 2,
+        "reported_post": 1,
+        "flagged_post": 1,
+        "account": 0,
+    }
     assert numbers.oldest_opened_at == ago(days=3, hours=2)
     assert (numbers.median_decision_seconds, numbers.decisions_last_week) == (300, 3)
 
     page = new_client(app, admin).get("/review").text
-    for label, value in (("Held posts", 2), ("Reported posts", 1), ("Flagged posts", 1),
-                         ("Accounts to review", 0)):
+    for label, value in (
+        ("Held posts", 2),
+        ("Reported posts", 1),
+        ("Flagged posts", 1),
+        ("Accounts to review", 0),
+    ):
         assert re.search(rf"<dt>{label} waiting</dt><dd>{value}</dd>", page), label
     assert "<dt>Oldest item waiting</dt><dd>3 days</dd>" in page
-    assert re.search(r"Median time to a decision \(7 days, 3 decisions\)</dt><dd>5 minutes</dd>",
-                     page)
+    assert re.search(
+        r"Median time to a decision \(7 days, 3 decisions\)</dt><dd>5 minutes</dd>", page
+    )
 
 
 def test_the_chart_shows_items_waiting_per_day_with_a_table_alternative(make, app):
@@ -787,16 +913,27 @@ def test_the_chart_shows_items_waiting_per_day_with_a_table_alternative(make, ap
         (noon(3), None),
         (noon(1), None),
     ]
-    add_items(app, [("held_post", "approved" if decided else "pending", opened, decided,
-                     int((decided - opened).total_seconds()) if decided else None)
-                    for opened, decided in history])
+    add_items(
+        app,
+        [
+            (
+                "held_post",
+                "approved" if decided else "pending",
+                opened,
+                decided,
+                int((decided - opened).total_seconds()) if decided else None,
+            )
+            for opened, decided in history
+        ],
+    )
     today = utcnow().date()
     expected = []
     for offset in range(29, -1, -1):
         day = today - timedelta(days=offset)
         end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-        waiting = sum(1 for opened, decided in history
-                      if opened < end and (decided is None or decided >= end))
+        waiting = sum(
+            1 for opened, decided in history if opened < end and (decided is None or decided >= end)
+        )
         expected.append((day.isoformat(), waiting))
     assert [count for _, count in expected][:3] == [2, 2, 2]  # the history is what we meant
 
@@ -813,11 +950,22 @@ def test_the_chart_shows_items_waiting_per_day_with_a_table_alternative(make, ap
 
 
 def test_the_chart_and_median_are_kept_a_minute_while_waiting_counts_stay_live(
-        make, app, monkeypatch):
+    make, app, monkeypatch
+):
     now = utcnow()
-    add_items(app, [("held_post", "pending", now - timedelta(days=2), None, None),
-                    ("held_post", "approved", now - timedelta(days=1, minutes=1),
-                     now - timedelta(days=1), 60)])
+    add_items(
+        app,
+        [
+            ("held_post", "pending", now - timedelta(days=2), None, None),
+            (
+                "held_post",
+                "approved",
+                now - timedelta(days=1, minutes=1),
+                now - timedelta(days=1),
+                60,
+            ),
+        ],
+    )
     admin = make.user("root", role="admin")
     clock = [1000.0]
     monkeypatch.setattr("forum.moderation.queue.time.monotonic", lambda: clock[0])
@@ -827,20 +975,32 @@ def test_the_chart_and_median_are_kept_a_minute_while_waiting_counts_stay_live(
             return queue_numbers(db.session.get(User, admin.id))
 
     first = numbers()
-    assert (first.total_waiting, first.decisions_last_week, first.waiting_per_day[-1][1]) \
-        == (1, 1, 1)
-    add_items(app, [("held_post", "pending", now - timedelta(minutes=5), None, None),
-                    ("held_post", "rejected", now - timedelta(hours=1),
-                     now - timedelta(minutes=1), 3540)])
+    assert (first.total_waiting, first.decisions_last_week, first.waiting_per_day[-1][1]) == (
+        1,
+        1,
+        1,
+    )
+    add_items(
+        app,
+        [
+            ("held_post", "pending", now - timedelta(minutes=5), None, None),
+            ("held_post", "rejected", now - timedelta(hours=1), now - timedelta(minutes=1), 3540),
+        ],
+    )
     clock[0] += 59
     kept = numbers()
     assert kept.total_waiting == 2  # live
-    assert (kept.decisions_last_week, kept.waiting_per_day) \
-        == (first.decisions_last_week, first.waiting_per_day)  # kept
+    assert (kept.decisions_last_week, kept.waiting_per_day) == (
+        first.decisions_last_week,
+        first.waiting_per_day,
+    )  # kept
     clock[0] += 2
     fresh = numbers()
-    assert (fresh.decisions_last_week, fresh.median_decision_seconds,
-            fresh.waiting_per_day[-1][1]) == (2, 1800, 2)
+    assert (
+        fresh.decisions_last_week,
+        fresh.median_decision_seconds,
+        fresh.waiting_per_day[-1][1],
+    ) == (2, 1800, 2)
 
 
 def test_a_moderator_of_other_boards_never_sees_a_kept_chart_of_more_boards(make, app):
@@ -849,9 +1009,17 @@ def test_a_moderator_of_other_boards_never_sees_a_kept_chart_of_more_boards(make
     moderator = make.user("keeper", role="moderator", moderates=(other,))
     now = utcnow()
     with app.app_context():
-        db.session.add(ReviewItem(kind="held_post", status="pending", category="other",
-                                  priority=30, board_id=board.id, created_at=now,
-                                  opened_at=now - timedelta(hours=1)))
+        db.session.add(
+            ReviewItem(
+                kind="held_post",
+                status="pending",
+                category="other",
+                priority=30,
+                board_id=board.id,
+                created_at=now,
+                opened_at=now - timedelta(hours=1),
+            )
+        )
         db.session.commit()
     with app.test_request_context():
         assert queue_numbers(db.session.get(User, admin.id)).waiting_per_day[-1][1] == 1
@@ -860,25 +1028,37 @@ def test_a_moderator_of_other_boards_never_sees_a_kept_chart_of_more_boards(make
 
 # --- notices --------------------------------------------------------------------------------
 
+
 def test_members_hear_about_decisions_in_the_site_and_by_mail(scene, make, app, client, auth):
     update(app, Board, scene.other.id, mode="premoderated")
     topic = make.topic(scene.moderator, scene.other, title="Share here")
-    posts = [scene.held(f"Post {name}", author=scene.author, topic=topic)
-             for name in ("one", "two", "three", "four", "five")]
+    posts = [
+        scene.held(f"Post {name}", author=scene.author, topic=topic)
+        for name in ("one", "two", "three", "four", "five")
+    ]
     mail.outbox.clear()
-    decisions = [("approve", {}), ("reject", {"reason": "Reason two"}),
-                 ("hide", {"reason": "Reason three"}), ("delete", {"reason": "Reason four"}),
-                 ("suspend", {"reason": "Reason five", "days": 1})]
+    decisions = [
+        ("approve", {}),
+        ("reject", {"reason": "Reason two"}),
+        ("hide", {"reason": "Reason three"}),
+        ("delete", {"reason": "Reason four"}),
+        ("suspend", {"reason": "Reason five", "days": 1}),
+    ]
     for (_, item_id), (action, fields) in zip(posts, decisions, strict=True):
         assert act(scene.browser, item_id, action, **fields).status_code == 302, action
 
-    subjects = ["Your post is now visible", "Your post was not published",
-                "A moderator hid your post", "A moderator removed your post",
-                "Your account is suspended"]
+    subjects = [
+        "Your post is now visible",
+        "Your post was not published",
+        "A moderator hid your post",
+        "A moderator removed your post",
+        "Your account is suspended",
+    ]
     to_author = [message for message in mail.outbox if message["To"] == "quietfern@example.org"]
     assert [message["Subject"] for message in to_author] == subjects
-    for message, reason in zip(to_author[1:], ("Reason two", "Reason three", "Reason four",
-                                                "Reason five"), strict=True):
+    for message, reason in zip(
+        to_author[1:], ("Reason two", "Reason three", "Reason four", "Reason five"), strict=True
+    ):
         assert reason in message.get_body(("plain",)).get_content()
 
     auth.login(scene.author)
@@ -897,6 +1077,7 @@ def test_members_hear_about_decisions_in_the_site_and_by_mail(scene, make, app, 
 
 
 # --- found on a second read ------------------------------------------------------------------
+
 
 def test_nobody_reviews_reports_about_their_own_post_or_sees_who_made_them(scene, make, app):
     own_post = make.reply(scene.moderator, scene.topic, "A moderator's own words")
@@ -940,8 +1121,10 @@ def test_a_member_who_is_not_yet_trusted_has_their_edits_reviewed(scene, make, a
     post_id, item_id = scene.held("Hello, I am new")
     assert act(scene.browser, item_id, "approve").status_code == 302
     newbie = new_client(app, scene.newbie)
-    assert newbie.post(f"/p/{post_id}/edit", data={"body": "BUY PILLS at spam.example"}) \
-        .status_code == 302
+    assert (
+        newbie.post(f"/p/{post_id}/edit", data={"body": "BUY PILLS at spam.example"}).status_code
+        == 302
+    )
     assert post_status(app, post_id) == PostStatus.PENDING
     assert "BUY PILLS" not in app.test_client().get(f"/t/{scene.topic.id}").text
     assert_counters_right(app)
@@ -1012,8 +1195,7 @@ def test_numbers_too_big_for_the_database_are_refused_beside_the_field(scene, ap
     action = {"template": "hide", "board": "move", "days": "suspend"}[field]
     # An impossible template counts as none: "hide" then still needs a reason.
     reason = "" if field == "template" else "A reason"
-    response = act(scene.browser, item_id, action, reason=reason,
-                   **{field: "99999999999999999999"})
+    response = act(scene.browser, item_id, action, reason=reason, **{field: "99999999999999999999"})
     assert response.status_code == 400
     assert detached(app, ReviewItem, item_id).status == "pending"
 
@@ -1021,8 +1203,8 @@ def test_numbers_too_big_for_the_database_are_refused_beside_the_field(scene, ap
 def test_bulk_refuses_an_oversized_selection_without_losing_anything(scene, app):
     _, item_id = scene.held()
     selection = [f"{item_id}:1"] * 101
-    response = scene.browser.post("/review/bulk", data={"selected": selection,
-                                                        "action": "approve"},
-                                  follow_redirects=True)
+    response = scene.browser.post(
+        "/review/bulk", data={"selected": selection, "action": "approve"}, follow_redirects=True
+    )
     assert "Select up to 100 items at a time" in page_text(response)
     assert detached(app, ReviewItem, item_id).status == "pending"

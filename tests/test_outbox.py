@@ -14,8 +14,8 @@ from forum import mail, outbox
 from forum.extensions import db
 from forum.models import MailKind, Notice, OutboxBody, OutboxMessage, User, utcnow
 from forum.services import mail_settings, notices, transaction
-from tests.moderation_helpers import act, item_for, new_client
-from tests.smtp_server import SmtpServer, running_smtp_server, smtp_settings
+from tests.helpers.moderation import act, item_for, new_client
+from tests.helpers.smtp import SmtpServer, running_smtp_server, smtp_settings
 
 
 @pytest.fixture
@@ -33,11 +33,21 @@ def sending_to(app, smtp):
 def queue_messages(app, count: int, *, user_id=None) -> list[int]:
     """`count` messages in the outbox, to m0@example.org, m1@…; their row ids."""
     with app.app_context(), transaction():
-        rows = [outbox.queue(mail.build_message(f"m{n}@example.org", f"Message {n}",
-                                                "reset_password", username=f"m{n}",
-                                                minutes=60, link="https://kindred.example/"),
-                             user_id=user_id, kind=MailKind.MODERATION)
-                for n in range(count)]
+        rows = [
+            outbox.queue(
+                mail.build_message(
+                    f"m{n}@example.org",
+                    f"Message {n}",
+                    "reset_password",
+                    username=f"m{n}",
+                    minutes=60,
+                    link="https://kindred.example/",
+                ),
+                user_id=user_id,
+                kind=MailKind.MODERATION,
+            )
+            for n in range(count)
+        ]
         db.session.flush()
         return [row.id for row in rows]
 
@@ -60,12 +70,14 @@ def subjects(server: SmtpServer) -> list[str]:
 
 
 def assert_each_sent_once(server: SmtpServer, count: int) -> None:
-    assert sorted(subjects(server), key=lambda s: int(s.split()[-1])) == \
-        [f"Message {n}" for n in range(count)]
+    assert sorted(subjects(server), key=lambda s: int(s.split()[-1])) == [
+        f"Message {n}" for n in range(count)
+    ]
     assert len({message["Message-ID"] for message in server.messages}) == count
 
 
 # --- the good day ----------------------------------------------------------------------
+
 
 def test_a_batch_goes_over_one_connection_in_order(app, sending_to):
     queue_messages(app, 5)
@@ -73,28 +85,46 @@ def test_a_batch_goes_over_one_connection_in_order(app, sending_to):
     assert report == outbox.SendReport(sent=5, failed=0, left=0)
     assert subjects(sending_to) == [f"Message {n}" for n in range(5)]
     assert sending_to.connections == 1
-    assert [received.recipients for received in sending_to.received] == \
-        [[f"m{n}@example.org"] for n in range(5)]
+    assert [received.recipients for received in sending_to.received] == [
+        [f"m{n}@example.org"] for n in range(5)
+    ]
     assert all(row.sent_at is not None and row.attempts == 1 for row in rows(app))
 
 
 def test_the_message_arrives_as_it_was_built(app, sending_to):
     with app.app_context():
-        built = mail.build_message(("Fern", "fern@example.org"), "Hello “there”", "notice",
-                                   unsubscribe_url="https://kindred.example/mail/unsubscribe/t",
-                                   username="Fern", message="Ünïcode\n\nand more", link="",
-                                   kind="approved", mail_kind="moderation",
-                                   notices_url="https://kindred.example/notices")
+        built = mail.build_message(
+            ("Fern", "fern@example.org"),
+            "Hello “there”",
+            "notice",
+            unsubscribe_url="https://kindred.example/mail/unsubscribe/t",
+            username="Fern",
+            message="Ünïcode\n\nand more",
+            link="",
+            kind="approved",
+            mail_kind="moderation",
+            notices_url="https://kindred.example/notices",
+        )
         with transaction():
             outbox.queue(built, user_id=None, kind=MailKind.MODERATION)
     send_waiting(app)
     [received] = sending_to.messages
-    for header in ("From", "To", "Subject", "Date", "Message-ID", "List-Id",
-                   "List-Unsubscribe", "List-Unsubscribe-Post"):
+    for header in (
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ):
         assert received[header] == built[header], header
     # Lines end in CRLF on the wire, as RFC 5322 has them.
-    assert received.get_body(("plain",)).get_content().replace("\r\n", "\n") == \
-        built.get_body(("plain",)).get_content()
+    assert (
+        received.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        == built.get_body(("plain",)).get_content()
+    )
     assert "Ünïcode" in received.get_body(("html",)).get_content()
 
 
@@ -112,9 +142,13 @@ def test_a_limit_leaves_the_rest_for_the_next_run(app, sending_to):
 
 def test_a_rolled_back_transaction_leaves_nothing_to_send(app, sending_to):
     with app.app_context(), pytest.raises(RuntimeError), transaction():
-        outbox.queue(mail.build_message("a@example.org", "Never", "reset_password",
-                                        username="a", minutes=60, link="x"),
-                     user_id=None, kind=MailKind.MODERATION)
+        outbox.queue(
+            mail.build_message(
+                "a@example.org", "Never", "reset_password", username="a", minutes=60, link="x"
+            ),
+            user_id=None,
+            kind=MailKind.MODERATION,
+        )
         raise RuntimeError("the change failed")
     assert rows(app) == []
     assert send_waiting(app).sent == 0 and sending_to.messages == []
@@ -131,10 +165,19 @@ def test_the_mail_command_sends_and_prints_the_counts(app, runner, sending_to):
 
 # --- a server that is unwell --------------------------------------------------------------
 
-@pytest.mark.parametrize("answer", ["451 4.3.0 try again later", "421 4.7.0 closing, too busy",
-                                    "452 4.3.1 insufficient storage", SmtpServer.DROP])
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "451 4.3.0 try again later",
+        "421 4.7.0 closing, too busy",
+        "452 4.3.1 insufficient storage",
+        SmtpServer.DROP,
+    ],
+)
 def test_a_temporary_failure_at_the_third_message_leaves_the_rest_for_later(
-        app, sending_to, answer):
+    app, sending_to, answer
+):
     queue_messages(app, 6)
     sending_to.answer_at[3] = answer
 
@@ -152,8 +195,7 @@ def test_a_temporary_failure_at_the_third_message_leaves_the_rest_for_later(
     assert all(row.sent_at is not None for row in rows(app))
 
 
-def test_a_temporary_refusal_of_one_recipient_waits_without_holding_up_the_others(
-        app, sending_to):
+def test_a_temporary_refusal_of_one_recipient_waits_without_holding_up_the_others(app, sending_to):
     queue_messages(app, 3)
     sending_to.refuse_recipient["m1@example.org"] = "450 4.2.1 mailbox busy"
     assert send_waiting(app) == outbox.SendReport(sent=2, failed=0, left=1)
@@ -221,14 +263,21 @@ def test_a_refused_login_fails_no_message(app, sending_to):
 
 # --- senders that die, and several at once -------------------------------------------------
 
+
 def test_a_claim_left_by_a_sender_that_died_is_taken_again_only_once_stale(app, sending_to):
     ids = queue_messages(app, 2)
     now = utcnow()
     with app.app_context():
-        db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == ids[0])
-                           .values(claimed_at=now - timedelta(minutes=11)))
-        db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == ids[1])
-                           .values(claimed_at=now - timedelta(minutes=5)))
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == ids[0])
+            .values(claimed_at=now - timedelta(minutes=11))
+        )
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == ids[1])
+            .values(claimed_at=now - timedelta(minutes=5))
+        )
         db.session.commit()
     # The second is still being sent by someone else: left alone, counted as waiting.
     assert send_waiting(app, now=now) == outbox.SendReport(sent=1, failed=0, left=1)
@@ -281,7 +330,8 @@ def test_several_connections_share_a_batch_and_send_each_message_once(app, sendi
 
 @pytest.mark.parametrize("answer", ["421 4.7.0 closing, too busy", SmtpServer.DROP])
 def test_with_several_connections_a_failing_server_loses_nothing_and_repeats_nothing(
-        app, sending_to, answer):
+    app, sending_to, answer
+):
     queue_messages(app, 20)
     sending_to.delay = 0.005
     sending_to.answer_at[7] = answer
@@ -297,10 +347,16 @@ def test_with_several_connections_a_failing_server_loses_nothing_and_repeats_not
 
 # --- notices go through the outbox ---------------------------------------------------------
 
+
 def _notify(app, user, **options):
     with app.test_request_context(), transaction():
-        notices.notify(db.session.get(User, user.id), "hidden", "A moderator hid your post",
-                       "A moderator hid your post.", **options)
+        notices.notify(
+            db.session.get(User, user.id),
+            "hidden",
+            "A moderator hid your post",
+            "A moderator hid your post.",
+            **options,
+        )
 
 
 def test_a_notice_is_sent_as_soon_as_its_transaction_commits(app, make, sending_to):
@@ -354,8 +410,9 @@ def test_a_member_who_turned_a_kind_off_gets_the_notice_but_no_mail(app, make, s
         mail_settings.settings_for(db.session.get(User, fern.id)).notify_moderation = False
     _notify(app, fern)
     _notify(app, fern, mail_kind=MailKind.REPLY)
-    assert [m["List-Id"] for m in sending_to.messages] == \
-        ["Kindred reply <reply.kindred.kindred.example>"]
+    assert [m["List-Id"] for m in sending_to.messages] == [
+        "Kindred reply <reply.kindred.kindred.example>"
+    ]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice)) == 2
 
@@ -376,21 +433,28 @@ def test_old_sent_and_failed_mail_is_deleted_and_waiting_mail_kept(app, sending_
         assert len(rows(app)) == 2
         assert outbox.prune(utcnow() + timedelta(days=31)) == 1  # the failed one
         # The messages' bytes went with their rows; the waiting one's are still there.
-        assert db.session.scalars(sa.select(OutboxBody.outbox_id)).all() == \
-            [row.id for row in rows(app)]
+        assert db.session.scalars(sa.select(OutboxBody.outbox_id)).all() == [
+            row.id for row in rows(app)
+        ]
     [left] = rows(app)
     assert left.sent_at is None and left.failed_at is None
 
 
 # --- the member's wishes when the message's turn comes -------------------------------------------
 
+
 def notice_waiting_for(app, make, username: str, mail_kind=MailKind.REPLY):
     """A notice mail for a new member, queued while the mail server is down."""
     member = make.user(username)
     app.config.update(smtp_settings(SmtpServer(), SMTP_TIMEOUT=2))  # nobody listens
     with app.test_request_context():
-        notices.notify(db.session.get(User, member.id), "reply", "New reply", "Someone replied",
-                       mail_kind=mail_kind)
+        notices.notify(
+            db.session.get(User, member.id),
+            "reply",
+            "New reply",
+            "Someone replied",
+            mail_kind=mail_kind,
+        )
         db.session.commit()
     assert [row.sent_at for row in rows(app)] == [None]
     return member
@@ -425,5 +489,6 @@ def test_waiting_mail_still_goes_to_a_member_who_changed_nothing(app, make, smtp
     notice_waiting_for(app, make, "fern")
     app.config.update(smtp_settings(smtp))
     assert send_waiting(app) == outbox.SendReport(sent=1, failed=0, left=0)
-    assert [message["To"].addresses[0].addr_spec for message in smtp.messages] == \
-        ["fern@example.org"]
+    assert [message["To"].addresses[0].addr_spec for message in smtp.messages] == [
+        "fern@example.org"
+    ]

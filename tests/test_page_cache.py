@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from forum import page_cache
 from forum.extensions import db
 from forum.models import Post, PostStatus, Topic
-from tests.test_queries import queries_for
+from forum.page_cache import ENTRY_OVERHEAD
+from tests.helpers.queries import queries_for
 
 
 def test_a_repeat_visit_is_served_from_the_cache_with_one_query(app, client, make):
@@ -50,8 +52,7 @@ def test_any_orm_change_to_a_post_or_topic_refreshes_the_page(app, client, make)
     assert "<h1>After</h1>" in client.get(f"/t/{topic.id}").text
 
 
-def test_members_and_visitors_with_a_message_never_get_the_shared_copy(app, client, make,
-                                                                        auth):
+def test_members_and_visitors_with_a_message_never_get_the_shared_copy(app, client, make, auth):
     topic = make.topic(make.user("author"), make.board())
     visitor_page = client.get(f"/t/{topic.id}").text
     assert "Log in</a> or" in visitor_page
@@ -68,7 +69,8 @@ def test_cache_keeps_within_its_memory_budget(app, make, client):
     cache = app.extensions["page_cache"]
     board, author = make.board(), make.user()
     topics = [make.topic(author, board, title=f"t{n:02d}") for n in range(12)]
-    page_size = len(client.get(f"/t/{topics[0].id}").text)
+    # A page's size counts its characters and what keeping one costs besides.
+    page_size = len(client.get(f"/t/{topics[0].id}").text) + ENTRY_OVERHEAD
     cache.max_bytes = page_size * 10 + page_size // 2  # room for ten pages
     for topic in topics:
         client.get(f"/t/{topic.id}")
@@ -91,3 +93,20 @@ def test_private_boards_pages_are_neither_served_nor_cached_for_visitors(app, cl
     topic = make.topic(make.user(), make.board("private", is_public=False), body="secret")
     assert client.get(f"/t/{topic.id}").status_code == 404
     assert len(app.extensions["page_cache"]) == 0
+
+
+def test_a_budget_of_nothing_keeps_nothing_for_members_either(app, make, client, auth):
+    """PAGE_CACHE_MB=0 turns every store off: a member's pages, the empty page of a topic
+    still waiting included, leave nothing behind."""
+    app.config["PAGE_CACHE_MB"] = 0
+    page_cache.init_app(app)
+    board = make.board()
+    newcomer = make.user("newcomer", trusted=False)
+    waiting = make.topic(newcomer, board, body="waiting words")
+    listed = make.topic(make.user("ash"), board, body="listed words")
+    auth.login(newcomer)
+    for topic in (waiting, listed):
+        assert client.get(f"/t/{topic.id}").status_code == 200
+    assert client.get(f"/b/{board.slug}").status_code == 200
+    for store in ("page_cache", "post_fragments", "thread_pages", "page_frames"):
+        assert len(app.extensions[store]) == 0, store

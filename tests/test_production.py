@@ -9,7 +9,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.smtp_server import free_port
+import pytest
+
+from tests.helpers.smtp import free_port
+
+# They start processes (gunicorn, senders, load) and want both cores: one worker runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,12 +22,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_gunicorn_serves_the_forum(app, make, tmp_path):
     make.topic(make.user("river"), make.board("grief", "Grief"), title="Two years on")
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "SECRET_KEY": "gunicorn-test-key", "INSTANCE_PATH": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "gunicorn-test-key",
+        "INSTANCE_PATH": str(tmp_path),
+    }
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    server = subprocess.Popen([str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                               "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:

@@ -61,18 +61,43 @@ from forum.models import (
 from forum.safety import CRISIS
 from forum.services import admin as admin_service
 from forum.services import follows, mail_settings, moderation, personal, posting
-from tests.conftest import BufferedClient, Factory, _config, empty_database, links_in, log_in
-from tests.test_hostile_input import Control, HtmlForm, make_scene, read_form
+from tests.helpers.app import (
+    BufferedClient,
+    Factory,
+    app_settings,
+    empty_database,
+    links_in,
+    log_in,
+)
+from tests.helpers.forms import Control, HtmlForm, make_scene, read_form
 
 # --- Hypothesis settings ----------------------------------------------------------------------
 
-_QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-          HealthCheck.data_too_large, HealthCheck.filter_too_much]
+_QUIET = [
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.filter_too_much,
+]
 # CI: the same examples on every run (derandomize), no example database left behind.
-settings.register_profile("ci", max_examples=10, deadline=None, derandomize=True,
-                          database=None, suppress_health_check=_QUIET, print_blob=True)
-settings.register_profile("thorough", max_examples=400, deadline=None, derandomize=False,
-                          database=None, suppress_health_check=_QUIET, print_blob=True)
+settings.register_profile(
+    "ci",
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=_QUIET,
+    print_blob=True,
+)
+settings.register_profile(
+    "thorough",
+    max_examples=400,
+    deadline=None,
+    derandomize=False,
+    database=None,
+    suppress_health_check=_QUIET,
+    print_blob=True,
+)
 _PROFILE_NAME = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 #: Random examples per form, after the explicit ones (fuzz_form): about 20 a form in CI.
 PROFILE = settings(settings.get_profile(_PROFILE_NAME))
@@ -96,7 +121,8 @@ class _HostileInputSummary:
                 f"({TRIED['form']:,} form submissions to {COVERED['forms']} forms, "
                 f"{TRIED['query']:,} requests with hostile query strings and paths "
                 f"on {COVERED['pages']} pages; {COVERED['kept']:,} refusals checked to keep "
-                "what was typed)")
+                "what was typed)"
+            )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -115,8 +141,7 @@ READS: set[tuple[str, str, str]] = set()
 class _RecordingMultiDict(ImmutableMultiDict):
     def _note(self, key):
         if has_request_context() and request.endpoint:
-            kind = "args" if vars(request._get_current_object()).get("args") is self \
-                else "form"
+            kind = "args" if vars(request._get_current_object()).get("args") is self else "form"
             READS.add((request.endpoint, kind, str(key)))
 
     def __getitem__(self, key):
@@ -144,8 +169,14 @@ class RecordingRequest(KindredRequest):
 
 VISITORS = ("visitor", "member", "newcomer", "admin")  # "visitor" is logged out
 USERNAMES = {"visitor": None, "member": "robin", "newcomer": "newbie", "admin": "ada"}
-WHO_MAY = {PUBLIC: VISITORS, ANONYMOUS: ("visitor",), MEMBER: ("member", "newcomer", "admin"),
-           VERIFIED: ("member", "admin"), MODERATOR: ("admin",), ADMIN: ("admin",)}
+WHO_MAY = {
+    PUBLIC: VISITORS,
+    ANONYMOUS: ("visitor",),
+    MEMBER: ("member", "newcomer", "admin"),
+    VERIFIED: ("member", "admin"),
+    MODERATOR: ("admin",),
+    ADMIN: ("admin",),
+}
 
 
 @dataclass
@@ -197,34 +228,49 @@ def build_site(app) -> Site:
         waiting = posting.create_reply(robin, topic, "Pancakes at midnight help me").post
         returned = posting.create_reply(robin, topic, "More pancakes, always").post
         open_post = posting.create_reply(sam, topic, "Pancakes for everyone").post
-        items = {name: _one(ReviewItem, ReviewItem.post_id == post.id)
-                 for name, post in (("claimed", waiting), ("decided", returned),
-                                    ("open", open_post))}
+        items = {
+            name: _one(ReviewItem, ReviewItem.post_id == post.id)
+            for name, post in (("claimed", waiting), ("decided", returned), ("open", open_post))
+        }
         moderation.claim(ada, items["claimed"])
-        moderation.decide(ada, items["decided"], items["decided"].version, "reject",
-                          reason="Please leave the pancakes out.")
+        moderation.decide(
+            ada,
+            items["decided"],
+            items["decided"].version,
+            "reject",
+            reason="Please leave the pancakes out.",
+        )
         follows.follow_board(robin, board)
         muted = personal.mute_phrase(robin, "thunder")  # the privacy page: Unmute, Unblock
         personal.block(robin, sam)
         mail_settings.settings_for(robin)
         db.session.commit()
         # Paused, so the settings page offers "resume"; the digest link is issued after.
-        mail_settings.unsubscribe(mail_settings.unsubscribe_token(
-            db.session.get(MailSettings, robin.id), MailKind.REPLY), mail_settings.PAUSE_ALL)
-        unsubscribe = mail_settings.unsubscribe_token(db.session.get(MailSettings, robin.id),
-                                                      MailKind.DIGEST)
+        mail_settings.unsubscribe(
+            mail_settings.unsubscribe_token(db.session.get(MailSettings, robin.id), MailKind.REPLY),
+            mail_settings.PAUSE_ALL,
+        )
+        unsubscribe = mail_settings.unsubscribe_token(
+            db.session.get(MailSettings, robin.id), MailKind.DIGEST
+        )
         ids = {
             "slug": {"board": board.slug},
             "topic_id": {"topic": topic.id},
-            "post_id": {"first post": scene.first_post_id, "reply": scene.reply_id,
-                        "sam's reply": sams_reply.id, "waiting": waiting.id,
-                        "returned": returned.id},
+            "post_id": {
+                "first post": scene.first_post_id,
+                "reply": scene.reply_id,
+                "sam's reply": sams_reply.id,
+                "waiting": waiting.id,
+                "returned": returned.id,
+            },
             "board_id": {"board": board.id},
             "user_id": {"robin": robin.id, "sam": sam.id},
             "username": {"robin": "robin", "sam": "sam"},
-            "phrase_id": {"watched": watched.id,
-                          "crisis": _one(WatchedPhrase, WatchedPhrase.action == CRISIS).id,
-                          "muted": muted.id},
+            "phrase_id": {
+                "watched": watched.id,
+                "crisis": _one(WatchedPhrase, WatchedPhrase.action == CRISIS).id,
+                "muted": muted.id,
+            },
             "template_id": {"template": _one(ReasonTemplate).id},
             "helpline_id": {"helpline": _one(Helpline).id},
             "item_id": {name: item.id for name, item in items.items()},
@@ -238,6 +284,7 @@ def build_site(app) -> Site:
 
 
 # --- walking the URL map --------------------------------------------------------------------
+
 
 @dataclass
 class FormSpec:
@@ -280,8 +327,10 @@ def _rule_roles(site: Site, rule) -> list[dict[str, str]]:
     names = sorted(rule.arguments)
     missing = [name for name in names if name not in site.ids]
     assert not missing, f"{rule.rule}: build_site has nothing for {missing}; add it to Site.ids"
-    return [dict(zip(names, roles, strict=True))
-            for roles in itertools.product(*(site.ids[name] for name in names))]
+    return [
+        dict(zip(names, roles, strict=True))
+        for roles in itertools.product(*(site.ids[name] for name in names))
+    ]
 
 
 def walk(site: Site) -> Discovery:
@@ -318,10 +367,12 @@ def _note_form(site, adapter, forms, query_names, form: HtmlForm, path: str, vis
     try:
         endpoint, view_args = adapter.match(target, method=form.method)
     except Exception as error:  # NotFound, MethodNotAllowed: a form that leads nowhere
-        raise AssertionError(f"the form on {path} sends {form.method} {target}, which no "
-                             f"route takes: {error}") from None
+        raise AssertionError(
+            f"the form on {path} sends {form.method} {target}, which no route takes: {error}"
+        ) from None
     assert not any(control.kind == "file" for control in form.controls), (
-        f"{path} has a file upload: check uploads by their content, then extend this test")
+        f"{path} has a file upload: check uploads by their content, then extend this test"
+    )
     if form.method == "GET":
         query_names.update(control.name for control in form.controls)
         return
@@ -331,8 +382,15 @@ def _note_form(site, adapter, forms, query_names, form: HtmlForm, path: str, vis
     names = tuple(sorted({control.name for control in form.controls}))
     key = (endpoint, form.method, names)
     if key not in forms:
-        forms[key] = FormSpec(endpoint, visitor, roles, path, form.method,
-                              (form.attrs.get("enctype") or "").lower(), form.controls)
+        forms[key] = FormSpec(
+            endpoint,
+            visitor,
+            roles,
+            path,
+            form.method,
+            (form.attrs.get("enctype") or "").lower(),
+            form.controls,
+        )
     for name, values in _offered(form).items():
         known = forms[key].offered.setdefault(name, [])
         known += [value for value in values if value not in known]
@@ -340,7 +398,7 @@ def _note_form(site, adapter, forms, query_names, form: HtmlForm, path: str, vis
 
 @pytest.fixture(scope="session")
 def discovery(migrated_database) -> Discovery:
-    app = create_app(_config(migrated_database, None))
+    app = create_app(app_settings(migrated_database, None))
     with app.app_context():
         empty_database()
     try:
@@ -353,8 +411,9 @@ def discovery(migrated_database) -> Discovery:
 
 def _url_map_of_the_app():
     """Routes are known without a database: enough to make one test per route."""
-    return create_app({"TESTING": True, "SECRET_KEY": "collection",
-                       "SQLALCHEMY_DATABASE_URI": "sqlite://"}).url_map
+    return create_app(
+        {"TESTING": True, "SECRET_KEY": "collection", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    ).url_map
 
 
 _RULES = [rule for rule in _url_map_of_the_app().iter_rules() if rule.endpoint != "static"]
@@ -364,24 +423,95 @@ GET_ENDPOINTS = sorted({rule.endpoint for rule in _RULES if "GET" in rule.method
 # --- hostile values ----------------------------------------------------------------------
 
 SPECIAL = [
-    "\x00", "\ud800", "\udfff", "\ud83d", "\u202e", "\u2066", "\u2069", "\u200b", "\u200d",
-    "\u00ad", "\ufeff", "\ufffd", "\x1b[31m", "\r\n", "\r", "\t", "\x7f", "\x85", "\u2028",
-    "\U0010ffff", "\ue000", "e\u0301", "\ufdfa", "Ａｄｍｉｎ", "ß", "İ", "ǅ", "𝔭𝔞𝔫",
-    "%00", "%", "%zz", "&", "=", "+", ";", "'", '"', "\\", "../../etc/passwd", "{{7*7}}",
-    "<script>alert(1)</script>", "javascript:alert(1)", "//evil.example", "' OR 1=1 --",
+    "\x00",
+    "\ud800",
+    "\udfff",
+    "\ud83d",
+    "\u202e",
+    "\u2066",
+    "\u2069",
+    "\u200b",
+    "\u200d",
+    "\u00ad",
+    "\ufeff",
+    "\ufffd",
+    "\x1b[31m",
+    "\r\n",
+    "\r",
+    "\t",
+    "\x7f",
+    "\x85",
+    "\u2028",
+    "\U0010ffff",
+    "\ue000",
+    "e\u0301",
+    "\ufdfa",
+    "Ａｄｍｉｎ",
+    "ß",
+    "İ",
+    "ǅ",
+    "𝔭𝔞𝔫",
+    "%00",
+    "%",
+    "%zz",
+    "&",
+    "=",
+    "+",
+    ";",
+    "'",
+    '"',
+    "\\",
+    "../../etc/passwd",
+    "{{7*7}}",
+    "<script>alert(1)</script>",
+    "javascript:alert(1)",
+    "//evil.example",
+    "' OR 1=1 --",
 ]
-NOT_NUMBERS = ["abc", "-1", "0", "1.5", "1e9", "NaN", "Infinity", "2147483648",
-               "99999999999999999999", "٣", "²", " 7 ", "0x10", "true", "null", "[]"]
+NOT_NUMBERS = [
+    "abc",
+    "-1",
+    "0",
+    "1.5",
+    "1e9",
+    "NaN",
+    "Infinity",
+    "2147483648",
+    "99999999999999999999",
+    "٣",
+    "²",
+    " 7 ",
+    "0x10",
+    "true",
+    "null",
+    "[]",
+]
 #: Random generation alone rarely hits a given parameter with a given bad value, so each
 #: page first gets a sweep: request k sends parameter i the value SWEEP[(i + k) % 14], so in
 #: fourteen requests every parameter has had every one of these once.
-SWEEP = ["abc", "-1", "1.5", "2147483648", "99999999999999999999", "²", " 7 ", "",
-         "\x00", "\ud800", "\u202e\u200b", "<script>alert(1)</script>", "%zz", "Ａ"]
+SWEEP = [
+    "abc",
+    "-1",
+    "1.5",
+    "2147483648",
+    "99999999999999999999",
+    "²",
+    " 7 ",
+    "",
+    "\x00",
+    "\ud800",
+    "\u202e\u200b",
+    "<script>alert(1)</script>",
+    "%zz",
+    "Ａ",
+]
 
 
 def sweep(names: list[str], values: list[str] = SWEEP) -> list[dict[str, list[str]]]:
-    return [{name: [values[(index + step) % len(values)]] for index, name in enumerate(names)}
-            for step in range(len(values))]
+    return [
+        {name: [values[(index + step) % len(values)]] for index, name in enumerate(names)}
+        for step in range(len(values))
+    ]
 
 
 #: A NUL in a query string is refused before any view runs (forum.http), so in the page
@@ -396,8 +526,9 @@ def with_examples(test, examples: list[dict]):
 
 
 ANY_CHARACTER = st.characters(exclude_categories=())  # lone surrogates included
-HOSTILE_TEXT = st.lists(st.one_of(st.text(ANY_CHARACTER, max_size=30), st.sampled_from(SPECIAL)),
-                        max_size=5).map("".join)
+HOSTILE_TEXT = st.lists(
+    st.one_of(st.text(ANY_CHARACTER, max_size=30), st.sampled_from(SPECIAL)), max_size=5
+).map("".join)
 
 
 #: Long values around common field limits; the longest (400 kB of 4-byte characters,
@@ -411,9 +542,11 @@ def _huge(limit: int | None, sizes: list[int] = FORM_SIZES) -> st.SearchStrategy
     sizes = list(sizes)
     if limit is not None:
         sizes += [limit, limit + 1]
-    return st.builds(Repeated.of, st.sampled_from(["x", "é", "𝕏", "a b ", "\u202e", "\x00",
-                                                   "\ud800"]),
-                     st.sampled_from(sizes))
+    return st.builds(
+        Repeated.of,
+        st.sampled_from(["x", "é", "𝕏", "a b ", "\u202e", "\x00", "\ud800"]),
+        st.sampled_from(sizes),
+    )
 
 
 class Repeated(str):
@@ -435,11 +568,13 @@ def _maxlength(controls: list[Control], name: str) -> int | None:
     return None
 
 
-def value_strategy(offered: list[str], limit: int | None = None,
-                   sizes: list[int] = FORM_SIZES) -> st.SearchStrategy[str]:
+def value_strategy(
+    offered: list[str], limit: int | None = None, sizes: list[int] = FORM_SIZES
+) -> st.SearchStrategy[str]:
     options = [st.sampled_from(offered)] if offered else []
-    return st.one_of(*options, HOSTILE_TEXT, st.sampled_from(NOT_NUMBERS), _huge(limit, sizes),
-                     st.just(""))
+    return st.one_of(
+        *options, HOSTILE_TEXT, st.sampled_from(NOT_NUMBERS), _huge(limit, sizes), st.just("")
+    )
 
 
 def field_values(offered: list[str], limit: int | None = None):
@@ -467,14 +602,21 @@ BOUNDARY = "kindred-fuzz-0f6a1c"
 
 
 def multipart(pairs) -> bytes:
-    return b"".join(
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        + value.encode("utf-8", "surrogatepass") + b"\r\n" for name, value in pairs
-    ) + f"--{BOUNDARY}--\r\n".encode()
+    return (
+        b"".join(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode("utf-8", "surrogatepass")
+            + b"\r\n"
+            for name, value in pairs
+        )
+        + f"--{BOUNDARY}--\r\n".encode()
+    )
 
 
-ENCODINGS = {"urlencoded": ("application/x-www-form-urlencoded", urlencoded),
-             "multipart": (f"multipart/form-data; boundary={BOUNDARY}", multipart)}
+ENCODINGS = {
+    "urlencoded": ("application/x-www-form-urlencoded", urlencoded),
+    "multipart": (f"multipart/form-data; boundary={BOUNDARY}", multipart),
+}
 
 # --- what every answer must be ---------------------------------------------------------
 
@@ -485,8 +627,9 @@ def _shows_typed(value: str) -> bool:
     return value.isprintable() and value == value.encode("utf-8", "replace").decode()
 
 
-def check_answer(response, what: str, sent: dict[str, list[str]],
-                 endpoint: str | None = None, adapter=None):
+def check_answer(
+    response, what: str, sent: dict[str, list[str]], endpoint: str | None = None, adapter=None
+):
     status = response.status_code
     assert status < 500, f"{what}: {status}"
     if status in (301, 302, 303, 307, 308):
@@ -502,18 +645,23 @@ def check_answer(response, what: str, sent: dict[str, list[str]],
     if status != 400 or endpoint is None:
         return
     page = read_form(body)
-    resent = [form for form in page.forms if form.method == "POST"
-              and _endpoint_of(adapter, response.request.path, form) == endpoint]
+    resent = [
+        form
+        for form in page.forms
+        if form.method == "POST" and _endpoint_of(adapter, response.request.path, form) == endpoint
+    ]
     if not resent:
         return  # the 400 page of the site's layout, with its reason (heading checked above)
     assert page.errors or 'class="error-summary"' in body, (
-        f"{what}: the form came back (400) with no message saying what is wrong")
+        f"{what}: the form came back (400) with no message saying what is wrong"
+    )
     for control in resent[0].controls:
         typed = sent.get(control.name, [])
         if control.kind in TYPED and len(typed) == 1 and _shows_typed(typed[0]):
             assert control.value == typed[0], (
                 f"{what}: {control.name!r} lost what was typed: showing "
-                f"{control.value[:120]!r}, typed {typed[0][:120]!r}")
+                f"{control.value[:120]!r}, typed {typed[0][:120]!r}"
+            )
             COVERED["kept"] += 1
 
 
@@ -527,10 +675,16 @@ def _endpoint_of(adapter, path: str, form: HtmlForm) -> str | None:
 # --- every form -------------------------------------------------------------------------------
 
 #: Typed where the page leaves a field empty: ordinary words that most fields accept.
-ORDINARY = {"text": "calm-words", "search": "calm-words", "tel": "0100 000 000",
-            "textarea": "Some calm words, typed as anyone would.", "number": "1",
-            "email": "calm.member@example.org", "url": "https://example.org/help",
-            "password": "a long and calm passphrase"}
+ORDINARY = {
+    "text": "calm-words",
+    "search": "calm-words",
+    "tel": "0100 000 000",
+    "textarea": "Some calm words, typed as anyone would.",
+    "number": "1",
+    "email": "calm.member@example.org",
+    "url": "https://example.org/help",
+    "password": "a long and calm passphrase",
+}
 BUTTONS = {"submit", "button", "image"}
 #: Sent to one field at a time, the others as a browser fills them: the service behind the
 #: form only runs once the form is valid, so a value it mishandles must come with valid rest.
@@ -553,7 +707,8 @@ def browser_submission(spec: FormSpec) -> dict[str, list[str]]:
             sent.setdefault(control.name, []).append(control.value or "y")
         else:
             sent.setdefault(control.name, []).append(
-                control.value or ORDINARY.get(control.kind, ""))
+                control.value or ORDINARY.get(control.kind, "")
+            )
     return sent
 
 
@@ -565,15 +720,25 @@ def fuzz_form(site: Site, spec: FormSpec):
     # Nothing at all: every field missing. It also shows which fields the view reads that
     # the page does not offer (a field the template leaves out); those are sent too.
     READS.clear()
-    check_answer(browser.post(path, data=b"", content_type=ENCODINGS["urlencoded"][0]),
-                 f"{what} with an empty body", {}, spec.endpoint, adapter)
+    check_answer(
+        browser.post(path, data=b"", content_type=ENCODINGS["urlencoded"][0]),
+        f"{what} with an empty body",
+        {},
+        spec.endpoint,
+        adapter,
+    )
     TRIED["form"] += 1
-    unrendered = sorted({key for (endpoint, kind, key) in READS
-                         if endpoint == spec.endpoint and kind == "form"} - set(spec.names))
+    unrendered = sorted(
+        {key for (endpoint, kind, key) in READS if endpoint == spec.endpoint and kind == "form"}
+        - set(spec.names)
+    )
     names = spec.names + unrendered
-    fields = st.fixed_dictionaries({
-        name: field_values(spec.offered.get(name, []), _maxlength(spec.controls, name))
-        for name in names})
+    fields = st.fixed_dictionaries(
+        {
+            name: field_values(spec.offered.get(name, []), _maxlength(spec.controls, name))
+            for name in names
+        }
+    )
     extra = st.lists(st.tuples(EXTRA_NAMES, value_strategy([])), max_size=2)
 
     def submit(fields, extra, encoding):
@@ -587,14 +752,22 @@ def fuzz_form(site: Site, spec: FormSpec):
     ordinary = browser_submission(spec)
     # Buttons' values are chosen, not typed (the random examples still vary them), and CSRF
     # is tests/test_security.py's business.
-    typed_names = [name for name in names if name != "csrf_token" and not any(
-        control.name == name and control.kind in BUTTONS for control in spec.controls)]
-    one_at_a_time = [ordinary] + [{**ordinary, name: [value]}
-                                  for name in typed_names for value in ONE_AT_A_TIME]
+    typed_names = [
+        name
+        for name in names
+        if name != "csrf_token"
+        and not any(control.name == name and control.kind in BUTTONS for control in spec.controls)
+    ]
+    one_at_a_time = [ordinary] + [
+        {**ordinary, name: [value]} for name in typed_names for value in ONE_AT_A_TIME
+    ]
     with_examples(
         PROFILE(given(fields=fields, extra=extra, encoding=st.sampled_from(encodings))(submit)),
-        [{"fields": values, "extra": [], "encoding": encodings[step % len(encodings)]}
-         for step, values in enumerate(one_at_a_time)])()
+        [
+            {"fields": values, "extra": [], "encoding": encodings[step % len(encodings)]}
+            for step, values in enumerate(one_at_a_time)
+        ],
+    )()
     COVERED["forms"] += 1
 
 
@@ -609,16 +782,17 @@ def _run_order(spec: FormSpec):
     return RUN_ORDER.index(spec.visitor), not typed
 
 
-@pytest.mark.parametrize("blueprint", sorted({endpoint.split(".")[0]
-                                              for endpoint in POST_ENDPOINTS}))
+@pytest.mark.parametrize(
+    "blueprint", sorted({endpoint.split(".")[0] for endpoint in POST_ENDPOINTS})
+)
 def test_every_form_answers_hostile_input_clearly(discovery, app, blueprint):
-    endpoints = [endpoint for endpoint in POST_ENDPOINTS
-                 if endpoint.split(".")[0] == blueprint]
-    specs = sorted((spec for spec in discovery.forms if spec.endpoint in endpoints),
-                   key=_run_order)
+    endpoints = [endpoint for endpoint in POST_ENDPOINTS if endpoint.split(".")[0] == blueprint]
+    specs = sorted((spec for spec in discovery.forms if spec.endpoint in endpoints), key=_run_order)
     unoffered = sorted(set(endpoints) - {spec.endpoint for spec in specs})
-    assert not unoffered, (f"no page of the seeded scene offers a form that posts to "
-                           f"{unoffered}: extend build_site so that one does")
+    assert not unoffered, (
+        f"no page of the seeded scene offers a form that posts to "
+        f"{unoffered}: extend build_site so that one does"
+    )
     site = build_site(app)
     for spec in specs:
         fuzz_form(site, spec)
@@ -633,19 +807,24 @@ NOT_IDS = ["0", "-1", "2147483648", "99999999999999999999", "٣", "1.5", "abc", 
 def _path_strategy(rule, real: dict[str, object]) -> st.SearchStrategy[str]:
     def argument(match):
         converter, name = match.group(1), match.group(2)
-        hostile = st.sampled_from(NOT_IDS) if converter == "int" else \
-            HOSTILE_TEXT.filter(bool).map(_quoted)
+        hostile = (
+            st.sampled_from(NOT_IDS)
+            if converter == "int"
+            else HOSTILE_TEXT.filter(bool).map(_quoted)
+        )
         return st.one_of(st.just(str(real[name])), hostile)
 
     parts, arguments, position = [], [], 0
     for match in _PATH_ARGUMENT.finditer(rule.rule):
-        parts.append(rule.rule[position:match.start()])
+        parts.append(rule.rule[position : match.start()])
         arguments.append(argument(match))
         position = match.end()
     tail = rule.rule[position:]
     return st.tuples(*arguments).map(
-        lambda values: "".join(part + value for part, value in zip(parts, values, strict=True))
-        + tail)
+        lambda values: (
+            "".join(part + value for part, value in zip(parts, values, strict=True)) + tail
+        )
+    )
 
 
 def query_strategy(names: list[str]) -> st.SearchStrategy[dict[str, list[str]]]:
@@ -653,22 +832,36 @@ def query_strategy(names: list[str]) -> st.SearchStrategy[dict[str, list[str]]]:
     value = value_strategy(["1", "2"], sizes=QUERY_SIZES)
     return st.fixed_dictionaries(
         {name: st.lists(value, max_size=2) for name in names},
-        optional={"unknown": st.lists(st.tuples(EXTRA_NAMES, value), max_size=2)})
+        optional={"unknown": st.lists(st.tuples(EXTRA_NAMES, value), max_size=2)},
+    )
 
 
-def fuzz_page(browser, visitor: str, real_path: str, paths: st.SearchStrategy[str],
-              names: list[str], profile: settings, sweeping: bool):
+def fuzz_page(
+    browser,
+    visitor: str,
+    real_path: str,
+    paths: st.SearchStrategy[str],
+    names: list[str],
+    profile: settings,
+    sweeping: bool,
+):
     def visit(path, query):
-        pairs = [(name, value) for name, values in query.items() if name != "unknown"
-                 for value in values] + query.get("unknown", [])
+        pairs = [
+            (name, value) for name, values in query.items() if name != "unknown" for value in values
+        ] + query.get("unknown", [])
         url = f"{path}?" + "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in pairs)
         response = browser.get(url)
         TRIED["query"] += 1
         check_answer(response, f"GET {url[:300]} as {visitor}", {})
 
-    examples = [{"path": real_path, "query": values}
-                for values in [*sweep(names, QUERY_SWEEP), {names[0]: ["a\x00b"]}]] \
-        if sweeping else []
+    examples = (
+        [
+            {"path": real_path, "query": values}
+            for values in [*sweep(names, QUERY_SWEEP), {names[0]: ["a\x00b"]}]
+        ]
+        if sweeping
+        else []
+    )
     with_examples(profile(given(path=paths, query=query_strategy(names))(visit)), examples)()
     COVERED["pages"] += 1
 
@@ -686,21 +879,39 @@ def test_every_page_answers_hostile_query_strings_and_paths_calmly(discovery, ap
         visitor, roles = discovery.pages[endpoint]
         real = {name: site.ids[name][role] for name, role in roles.items()}
         plain = not rules[endpoint].arguments and not any(
-            kind == "args" and read_by == endpoint for (read_by, kind, _) in discovery.reads)
-        fuzz_page(browsers[visitor], visitor, site.url(endpoint, roles),
-                  _path_strategy(rules[endpoint], real), names,
-                  PLAIN_PAGE_PROFILE if plain else PAGE_PROFILE, sweeping=not plain)
-    unfuzzed = sorted({f"{endpoint} reads ?{key}" for (endpoint, kind, key) in READS
-                       if kind == "args" and key not in names})
-    assert not unfuzzed, (f"{unfuzzed}: read only on a path the walk did not take; make "
-                          "build_site reach it so the name is fuzzed")
+            kind == "args" and read_by == endpoint for (read_by, kind, _) in discovery.reads
+        )
+        fuzz_page(
+            browsers[visitor],
+            visitor,
+            site.url(endpoint, roles),
+            _path_strategy(rules[endpoint], real),
+            names,
+            PLAIN_PAGE_PROFILE if plain else PAGE_PROFILE,
+            sweeping=not plain,
+        )
+    unfuzzed = sorted(
+        {
+            f"{endpoint} reads ?{key}"
+            for (endpoint, kind, key) in READS
+            if kind == "args" and key not in names
+        }
+    )
+    assert not unfuzzed, (
+        f"{unfuzzed}: read only on a path the walk did not take; make "
+        "build_site reach it so the name is fuzzed"
+    )
 
 
 def test_a_nul_in_a_query_string_is_a_400_page_not_a_database_error(app, make, auth, client):
     """Found by the sweep above: PostgreSQL refuses to compare text with a NUL (a 500)."""
     auth.login(make.user("ada", role=Role.ADMIN))
-    for address in ("/admin/audit?actor=%00", "/admin/members?q=a%00b", "/b/x?after=%00",
-                    "/review?kind=%00"):
+    for address in (
+        "/admin/audit?actor=%00",
+        "/admin/members?q=a%00b",
+        "/b/x?after=%00",
+        "/review?kind=%00",
+    ):
         response = client.get(address)
         assert response.status_code == 400, address
         assert "contains a character (NUL)" in response.text

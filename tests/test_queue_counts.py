@@ -17,7 +17,7 @@ from forum.extensions import db
 from forum.models import Post, ReviewItem, User, utcnow
 from forum.moderation.queue import waiting_now
 from forum.services import leaving, moderation, posting, queue_counts
-from tests.moderation_helpers import decide, item_for, new_client, report, update
+from tests.helpers.moderation import decide, item_for, new_client, report, update
 
 
 def stored_and_actual(app):
@@ -45,8 +45,7 @@ def forum(make, app):
     admin = make.user("root", role="admin")
     moderator = make.user("warden", role="moderator", moderates_all=True)
     topic = make.topic(make.user("elm"), board, title="Evenings", body="How are evenings?")
-    return {"board": board, "other": other, "admin": admin, "moderator": moderator,
-            "topic": topic}
+    return {"board": board, "other": other, "admin": admin, "moderator": moderator, "topic": topic}
 
 
 def test_every_action_keeps_the_counts_equal_to_the_items(make, app, forum):
@@ -61,8 +60,10 @@ def test_every_action_keeps_the_counts_equal_to_the_items(make, app, forum):
     assert assert_counts_exact(app, admin) == {(board.id, "held_post"): 1}
     flagged = make.reply(author, topic, "Some nights I want to die")
     make.reply(author, topic, "Ring me on 07700 900123")  # personal details: held
-    assert assert_counts_exact(app, admin) == {(board.id, "held_post"): 2,
-                                               (board.id, "flagged_post"): 1}
+    assert assert_counts_exact(app, admin) == {
+        (board.id, "held_post"): 2,
+        (board.id, "flagged_post"): 1,
+    }
 
     # Reported: a new item, then a second report on the same item (no new item).
     rude = make.reply(author, topic, "Words someone reported")
@@ -72,18 +73,22 @@ def test_every_action_keeps_the_counts_equal_to_the_items(make, app, forum):
 
     # A claim changes nothing that is counted.
     with app.test_request_context():
-        assert moderation.claim(db.session.get(User, moderator.id),
-                                db.session.get(ReviewItem, rude_item))
+        assert moderation.claim(
+            db.session.get(User, moderator.id), db.session.get(ReviewItem, rude_item)
+        )
     assert_counts_exact(app, admin)
 
     # Decided: approve, dismiss, reject (three rejections raise an account item with no
     # board), hide, delete.
     decide(app, moderator, item_for(app, held.id).id, "approve")
     decide(app, moderator, item_for(app, flagged.id).id, "dismiss")
-    assert assert_counts_exact(app, admin) == {(board.id, "held_post"): 1,
-                                               (board.id, "reported_post"): 1}
-    rejected = [make.reply(make.user(f"new{n}", trusted=False), topic, f"Spam {n}")
-                for n in range(2)]
+    assert assert_counts_exact(app, admin) == {
+        (board.id, "held_post"): 1,
+        (board.id, "reported_post"): 1,
+    }
+    rejected = [
+        make.reply(make.user(f"new{n}", trusted=False), topic, f"Spam {n}") for n in range(2)
+    ]
     loud = make.user("loud", trusted=False)
     loud_posts = [make.reply(loud, topic, f"Loud {n}") for n in range(3)]
     for post in [*rejected, *loud_posts]:
@@ -102,8 +107,9 @@ def test_every_action_keeps_the_counts_equal_to_the_items(make, app, forum):
 
     # The account item decided (suspend closes it).
     with app.app_context():
-        account_item = db.session.scalar(sa.select(ReviewItem.id).where(
-            ReviewItem.account_id == loud.id))
+        account_item = db.session.scalar(
+            sa.select(ReviewItem.id).where(ReviewItem.account_id == loud.id)
+        )
     decide(app, moderator, account_item, "suspend", reason="Spam", days=1)
     assert (queue_counts.NO_BOARD, "account") not in assert_counts_exact(app, admin)
 
@@ -119,16 +125,17 @@ def test_every_action_keeps_the_counts_equal_to_the_items(make, app, forum):
     assert assert_counts_exact(app, admin)[(other.id, "held_post")] == 1
 
     # Bulk approve and reject (a spam wave), one of them stale.
-    wave = [make.reply(make.user(f"wave{n}", trusted=False), topic, f"Wave {n}")
-            for n in range(4)]
+    wave = [make.reply(make.user(f"wave{n}", trusted=False), topic, f"Wave {n}") for n in range(4)]
     selection = [(item.id, item.version) for item in (item_for(app, post.id) for post in wave)]
     selection[-1] = (selection[-1][0], selection[-1][1] - 1)  # someone acted meanwhile
     with app.test_request_context():
-        result = moderation.decide_many(db.session.get(User, moderator.id), selection[:2],
-                                        "approve")
+        result = moderation.decide_many(
+            db.session.get(User, moderator.id), selection[:2], "approve"
+        )
         assert len(result.done) == 2
-        result = moderation.decide_many(db.session.get(User, moderator.id), selection[2:],
-                                        "reject", reason="Spam")
+        result = moderation.decide_many(
+            db.session.get(User, moderator.id), selection[2:], "reject", reason="Spam"
+        )
         assert (len(result.done), len(result.changed)) == (1, 1)
     assert assert_counts_exact(app, admin)[(other.id, "held_post")] == 2
 
@@ -137,18 +144,21 @@ def test_every_action_keeps_the_counts_equal_to_the_items(make, app, forum):
     withdrawn = make.reply(newbie, forum["topic"], "Second thoughts")
     before = assert_counts_exact(app, admin)
     with app.test_request_context():
-        posting.withdraw_post(db.session.get(User, newbie.id),
-                              db.session.get(Post, withdrawn.id))
+        posting.withdraw_post(db.session.get(User, newbie.id), db.session.get(Post, withdrawn.id))
     before[(other.id, "held_post")] -= 1
     assert assert_counts_exact(app, admin) == before
     with app.test_request_context():
-        posting.delete_post(db.session.get(User, author.id),
-                            db.session.get(Post, reported_reply.id))
+        posting.delete_post(
+            db.session.get(User, author.id), db.session.get(Post, reported_reply.id)
+        )
     assert assert_counts_exact(app, admin) == before
     plain = make.reply(author, topic, "A plain reply")
     with app.test_request_context():
-        posting.edit_post(db.session.get(User, author.id), db.session.get(Post, plain.id),
-                          "Some nights I want to die")
+        posting.edit_post(
+            db.session.get(User, author.id),
+            db.session.get(Post, plain.id),
+            "Some nights I want to die",
+        )
     assert assert_counts_exact(app, admin)[(other.id, "flagged_post")] == 1
 
 
@@ -186,29 +196,36 @@ def test_a_change_rolled_back_changes_no_count(make, app, forum):
         # A second item for the same post fails inside a savepoint (as two reports racing
         # to make a post's item do): the savepoint's count goes with it.
         with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
-            db.session.add(ReviewItem(kind="held_post", category="other", post_id=held.id,
-                                      board_id=forum["board"].id))
+            db.session.add(
+                ReviewItem(
+                    kind="held_post", category="other", post_id=held.id, board_id=forum["board"].id
+                )
+            )
             db.session.flush()
         db.session.commit()
     assert assert_counts_exact(app) == before
 
 
-def test_items_changed_behind_the_services_back_are_found_and_repaired(make, app, forum,
-                                                                       runner):
+def test_items_changed_behind_the_services_back_are_found_and_repaired(make, app, forum, runner):
     newbie = make.user("sapling", trusted=False)
     held = make.reply(newbie, forum["topic"], "My first words here")
     item_id = item_for(app, held.id).id
     with app.app_context():  # a bulk statement no service would make
-        db.session.execute(sa.update(ReviewItem).where(ReviewItem.id == item_id)
-                           .values(board_id=forum["other"].id))
+        db.session.execute(
+            sa.update(ReviewItem).where(ReviewItem.id == item_id).values(board_id=forum["other"].id)
+        )
         db.session.commit()
     result = runner.invoke(args=["forum", "check"])
     assert result.exit_code == 1
     board, other = forum["board"].id, forum["other"].id
-    assert (f"review queue, board {board}: held post items waiting counted as 1, but 0 wait"
-            in result.output)
-    assert (f"review queue, board {other}: held post items waiting counted as 0, but 1 wait"
-            in result.output)
+    assert (
+        f"review queue, board {board}: held post items waiting counted as 1, but 0 wait"
+        in result.output
+    )
+    assert (
+        f"review queue, board {other}: held post items waiting counted as 0, but 1 wait"
+        in result.output
+    )
     result = runner.invoke(args=["forum", "check", "--repair"])
     assert "Repaired: review queue" in result.output
     # (The item's board is put back from its post's topic, then the counts follow it.)

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from forum.extensions import db
 from forum.models import Block, Post, PostStatus, Reaction, Topic, User, utcnow
 from forum.services import reactions
-from tests.conftest import _config, page_text
-from tests.test_queries import queries_for
+from tests.helpers.app import app_settings, page_text
+from tests.helpers.queries import queries_for
 
 KINDS = ("thinking_of_you", "i_hear_you", "helped_me", "me_too")
 COUNTS = "Support for your post"
@@ -37,23 +37,29 @@ def update(app, model, row_id: int, **values) -> None:
 
 
 def react(client, post_id: int, kind: str = "thinking_of_you", action: str = "add", **kwargs):
-    return client.post(f"/p/{post_id}/react", data={action: kind}, **kwargs)
+    """Press a reaction button: it names its post and kind in its value."""
+    return client.post("/react", data={action: f"{post_id}:{kind}"}, **kwargs)
 
 
 def words(response) -> str:
     """The page's text as read, tags dropped and spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split()).replace(" .", ".") \
+    return (
+        " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split())
+        .replace(" .", ".")
         .replace(" ,", ",")
+    )
 
 
 def buttons(page: str, post_id: int) -> dict[str, tuple[str, str]]:
     """{label: (name, aria-pressed)} of the reaction buttons under one post."""
-    form = re.search(rf'<form method="post" action="/p/{post_id}/react".*?</form>', page, re.S)
-    if form is None:
-        return {}
-    return {label: (name, pressed) for name, pressed, label in re.findall(
-        r'<button name="(\w+)" value="\w+" '
-        r'aria-pressed="(\w+)">([^<]+)</button>', form[0])}
+    return {
+        label: (name, pressed)
+        for name, pressed, label in re.findall(
+            rf'<button form="pa" name="(\w+)" value="{post_id}:\w+" '
+            r'aria-pressed="(\w+)">([^<]+)</button>',
+            page,
+        )
+    }
 
 
 @pytest.fixture
@@ -62,11 +68,11 @@ def world(make):
     author = make.user("willow")
     topic = make.topic(author, board, "A hard week", "It has been a hard week.")
     reply = make.reply(author, topic, "Thank you for reading.")
-    return type("World", (), {"board": board, "author": author, "topic": topic,
-                              "post": reply})
+    return type("World", (), {"board": board, "author": author, "topic": topic, "post": reply})
 
 
 # --- sending and taking back ---------------------------------------------------------------
+
 
 def test_one_of_each_kind_per_member_per_post(app, client, make, auth, world):
     river, elm = make.user("river"), make.user("elm")
@@ -80,8 +86,9 @@ def test_one_of_each_kind_per_member_per_post(app, client, make, auth, world):
     auth.logout()
     auth.login(elm)
     react(client, world.post.id, "me_too")
-    assert rows(app) == sorted([(world.post.id, river.id, kind) for kind in KINDS]
-                               + [(world.post.id, elm.id, "me_too")])
+    assert rows(app) == sorted(
+        [(world.post.id, river.id, kind) for kind in KINDS] + [(world.post.id, elm.id, "me_too")]
+    )
 
 
 def test_a_reaction_can_be_taken_back(app, client, make, auth, world):
@@ -150,28 +157,35 @@ def test_the_service_tolerates_a_row_it_did_not_know_about(app, make, world):
 def test_an_unknown_kind_is_refused(app, client, make, auth, world):
     auth.login(make.user("river"))
     assert react(client, world.post.id, "like").status_code == 400
-    assert client.post(f"/p/{world.post.id}/react", data={}).status_code == 400
+    assert client.post("/react", data={}).status_code == 400
+    assert client.post("/react", data={"add": "me_too"}).status_code == 400  # no post named
     assert rows(app) == []
 
 
 def test_a_script_gets_the_new_state_as_json(app, client, make, auth, world):
     auth.login(make.user("river"))
     react(client, world.post.id, "me_too", headers={"Accept": "application/json"})
-    response = react(client, world.post.id, "thinking_of_you",
-                     headers={"Accept": "application/json"})
+    response = react(
+        client, world.post.id, "thinking_of_you", headers={"Accept": "application/json"}
+    )
     assert response.status_code == 200
-    assert response.json == {"post_id": world.post.id, "kind": "thinking_of_you",
-                             "label": "Thinking of you", "sent": True,
-                             "sent_labels": ["Thinking of you", "Me too"]}
-    response = react(client, world.post.id, "me_too", action="remove",
-                     headers={"Accept": "application/json"})
-    assert response.json["sent"] is False and response.json["sent_labels"] == \
-        ["Thinking of you"]
+    assert response.json == {
+        "post_id": world.post.id,
+        "kind": "thinking_of_you",
+        "label": "Thinking of you",
+        "sent": True,
+        "sent_labels": ["Thinking of you", "Me too"],
+    }
+    response = react(
+        client, world.post.id, "me_too", action="remove", headers={"Accept": "application/json"}
+    )
+    assert response.json["sent"] is False and response.json["sent_labels"] == ["Thinking of you"]
     # No message is left waiting for the next page the script did not load.
     assert "You sent “" not in page_text(client.get(f"/t/{world.topic.id}"))
 
 
 # --- who may ---------------------------------------------------------------------------
+
 
 def test_nobody_reacts_to_their_own_post(app, client, auth, world):
     auth.login(world.author)
@@ -191,8 +205,7 @@ def test_logged_out_and_unverified_visitors_cannot_react(app, client, make, auth
     assert rows(app) == []
 
 
-@pytest.mark.parametrize("status", [PostStatus.PENDING, PostStatus.HIDDEN,
-                                    PostStatus.REJECTED])
+@pytest.mark.parametrize("status", [PostStatus.PENDING, PostStatus.HIDDEN, PostStatus.REJECTED])
 def test_not_on_posts_others_cannot_see(app, client, make, auth, world, status):
     update(app, Post, world.post.id, status=status)
     auth.login(make.user("river"))
@@ -255,11 +268,15 @@ def test_a_locked_topic_takes_no_new_reactions(app, client, make, auth, world):
 
 # --- who sees what -------------------------------------------------------------------------
 
+
 def test_only_the_author_sees_the_counts(app, client, make, auth, world):
     river, elm = make.user("river"), make.user("elm")
     warden = make.user("warden", role="moderator", moderates_all=True)
-    for member, kinds in ((river, ("thinking_of_you", "me_too")), (elm, ("thinking_of_you",)),
-                          (warden, ("helped_me",))):
+    for member, kinds in (
+        (river, ("thinking_of_you", "me_too")),
+        (elm, ("thinking_of_you",)),
+        (warden, ("helped_me",)),
+    ):
         auth.login(member)
         for kind in kinds:
             react(client, world.post.id, kind)
@@ -282,8 +299,7 @@ def test_only_the_author_sees_the_counts(app, client, make, auth, world):
     assert COUNTS not in text and "Thinking of you" not in text
 
 
-def test_reactions_of_a_blocked_member_still_count_without_a_name(app, client, make, auth,
-                                                                   world):
+def test_reactions_of_a_blocked_member_still_count_without_a_name(app, client, make, auth, world):
     river = make.user("river")
     with app.app_context():
         db.session.add(Block(blocker_id=world.author.id, blocked_id=river.id))
@@ -305,8 +321,11 @@ def test_the_thread_keeps_its_order_whatever_the_reactions(app, client, make, au
             react(client, late.id, kind)
         auth.logout()
     page = client.get(f"/t/{world.topic.id}").text
-    positions = [page.index(f'id="p{post_id}"') for post_id in
-                 (world.topic.id, world.post.id, late.id) if f'id="p{post_id}"' in page]
+    positions = [
+        page.index(f'id="p{post_id}"')
+        for post_id in (world.topic.id, world.post.id, late.id)
+        if f'id="p{post_id}"' in page
+    ]
     assert positions == sorted(positions) and len(positions) >= 2
 
 
@@ -327,6 +346,7 @@ def test_the_logged_out_page_carries_nothing_of_any_member(app, client, make, au
 
 # --- cost ------------------------------------------------------------------------------------
 
+
 def test_reactions_cost_one_query_whatever_the_number_of_posts(app, client, make, auth):
     board = make.board()
     author, reader = make.user("author"), make.user("reader")
@@ -335,11 +355,16 @@ def test_reactions_cost_one_query_whatever_the_number_of_posts(app, client, make
     long = make.topic(author, board, "Long")
     posts = [make.reply(author if n % 2 else fans[0], long, f"reply {n}") for n in range(19)]
     with app.app_context():
-        db.session.add_all(Reaction(post_id=post.id, user_id=fan.id, kind=kind)
-                           for post in posts for fan in fans for kind in KINDS[:2]
-                           if post.author_id != fan.id)
-        db.session.add_all(Reaction(post_id=post.id, user_id=reader.id, kind="me_too")
-                           for post in posts)
+        db.session.add_all(
+            Reaction(post_id=post.id, user_id=fan.id, kind=kind)
+            for post in posts
+            for fan in fans
+            for kind in KINDS[:2]
+            if post.author_id != fan.id
+        )
+        db.session.add_all(
+            Reaction(post_id=post.id, user_id=reader.id, kind="me_too") for post in posts
+        )
         db.session.commit()
     for viewer in (reader, author):
         auth.login(viewer)
@@ -352,25 +377,34 @@ def test_reactions_cost_one_query_whatever_the_number_of_posts(app, client, make
 
 # --- the form's token --------------------------------------------------------------------------
 
+
 class TestWithCsrf:
     @pytest.fixture
     def app_config(self, migrated_database):
-        return {**_config(migrated_database, None), "WTF_CSRF_ENABLED": True}
+        return {**app_settings(migrated_database, None), "WTF_CSRF_ENABLED": True}
 
     def test_a_reaction_without_the_form_token_is_refused(self, app, client, make, world):
         make.user("river")
         login_page = client.get("/login").text
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page)[1]
-        client.post("/login", data={"login": "river", "password": "correct horse battery "
-                                    "staple", "csrf_token": token})
+        client.post(
+            "/login",
+            data={
+                "login": "river",
+                "password": "correct horse battery staple",
+                "csrf_token": token,
+            },
+        )
         assert react(client, world.post.id).status_code == 400
-        assert react(client, world.post.id, headers={"Accept": "application/json"}) \
-            .status_code == 400
+        assert (
+            react(client, world.post.id, headers={"Accept": "application/json"}).status_code == 400
+        )
         assert rows(app) == []
         page = client.get(f"/t/{world.topic.id}").text
-        form = re.search(rf'action="/p/{world.post.id}/react".*?</form>', page, re.S)[0]
+        form = re.search(r'<form id="pa".*?</form>', page, re.S)[0]
         form_token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
-        response = client.post(f"/p/{world.post.id}/react",
-                               data={"add": "me_too", "csrf_token": form_token})
+        response = client.post(
+            "/react", data={"add": f"{world.post.id}:me_too", "csrf_token": form_token}
+        )
         assert response.status_code == 302
         assert len(rows(app)) == 1

@@ -20,8 +20,9 @@ def test_ci_runs_the_readmes_test_command():
 
 
 def test_every_setting_is_documented():
-    config = (ROOT / "forum" / "config.py").read_text() + (ROOT / "forum" / "__init__.py") \
-        .read_text()
+    config = (ROOT / "forum" / "config.py").read_text() + (
+        ROOT / "forum" / "__init__.py"
+    ).read_text()
     names = set(re.findall(r'(?:environ\.get|_bool|_int)\(\s*"([A-Z_]+)"', config))
     assert len(names) > 10
     undocumented = sorted(name for name in names if f"| `{name}` |" not in README)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD, page_text
-from tests.smtp_server import running_smtp_server, smtp_settings
+from tests.helpers.app import TEST_PASSWORD, page_text
+from tests.helpers.smtp import running_smtp_server, smtp_settings
 
 BASE_URL = "https://kindred.example"
 
@@ -38,8 +38,9 @@ HOSTILE_TARGETS = [
 
 
 def _login(client, target: str):
-    return client.post("/login", query_string={"next": target},
-                       data={"login": "river", "password": TEST_PASSWORD})
+    return client.post(
+        "/login", query_string={"next": target}, data={"login": "river", "password": TEST_PASSWORD}
+    )
 
 
 def test_login_never_sends_the_member_off_the_site(client, make):
@@ -48,8 +49,11 @@ def test_login_never_sends_the_member_off_the_site(client, make):
     for target in HOSTILE_TARGETS:
         response = _login(client, target)
         client.post("/logout")
-        if response.status_code != 302 or response.headers["Location"] != "/" \
-                or "planted" in response.headers.get("Set-Cookie", ""):
+        if (
+            response.status_code != 302
+            or response.headers["Location"] != "/"
+            or "planted" in response.headers.get("Set-Cookie", "")
+        ):
             wrong[target] = (response.status_code, response.headers.get("Location"))
     assert wrong == {}
 
@@ -65,13 +69,17 @@ def test_a_page_that_needs_a_login_comes_back_after_it(client, make):
     make.user("river")
     asked = client.get("/settings/mail?page=2")
     assert asked.headers["Location"] == "/login?next=/settings/mail?page%3D2"
-    logged_in = client.post(asked.headers["Location"],
-                            data={"login": "river", "password": TEST_PASSWORD})
+    logged_in = client.post(
+        asked.headers["Location"], data={"login": "river", "password": TEST_PASSWORD}
+    )
     assert logged_in.headers["Location"] == "/settings/mail?page=2"
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "/%2F%2Fevil.example",
-                                    "/\r\nLocation: https://evil.example"], ids=repr)
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example", "/%2F%2Fevil.example", "/\r\nLocation: https://evil.example"],
+    ids=repr,
+)
 def test_following_a_board_goes_back_only_to_this_site(client, make, auth, target):
     make.board("general")
     auth.login(make.user("river"))
@@ -82,8 +90,7 @@ def test_following_a_board_goes_back_only_to_this_site(client, make, auth, targe
 
 # --- forged Host headers and account mail -------------------------------------------------
 
-FORGED = {"Host": "evil.example", "X-Forwarded-Host": "evil.example",
-          "X-Forwarded-Proto": "http"}
+FORGED = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"}
 
 
 @pytest.fixture
@@ -113,21 +120,42 @@ def _links(message) -> list[str]:
 def test_account_mail_links_come_from_base_url_whatever_the_host_header(app, make, smtp):
     make.user("elm", email="elm@example.org")
     browser = app.test_client()
-    joined = browser.post("/register", headers=FORGED, data={
-        "username": "river", "email": "river@example.org", "password": TEST_PASSWORD,
-        "confirm": TEST_PASSWORD, "accept_guidelines": "y"})
+    joined = browser.post(
+        "/register",
+        headers=FORGED,
+        data={
+            "username": "river",
+            "email": "river@example.org",
+            "password": TEST_PASSWORD,
+            "confirm": TEST_PASSWORD,
+            "accept_guidelines": "y",
+        },
+    )
     assert joined.status_code == 302 and "evil" not in joined.headers["Location"]
-    browser.post("/register", headers=FORGED, data={  # a known address: its owner is told
-        "username": "copycat", "email": "elm@example.org", "password": TEST_PASSWORD,
-        "confirm": TEST_PASSWORD, "accept_guidelines": "y"})
+    browser.post(
+        "/register",
+        headers=FORGED,
+        data={  # a known address: its owner is told
+            "username": "copycat",
+            "email": "elm@example.org",
+            "password": TEST_PASSWORD,
+            "confirm": TEST_PASSWORD,
+            "accept_guidelines": "y",
+        },
+    )
     browser.post("/reset", headers=FORGED, data={"email": "elm@example.org"})
     browser.post("/login", headers=FORGED, data={"login": "river", "password": TEST_PASSWORD})
     assert "sent a new confirmation link" in page_text(
-        browser.post("/verify/resend", headers=FORGED, follow_redirects=True))
+        browser.post("/verify/resend", headers=FORGED, follow_redirects=True)
+    )
 
     subjects = sorted(message["Subject"] for message in smtp.messages)
-    assert subjects == ["Confirm your email address", "Confirm your email address",
-                        "Reset your password", "Someone tried to register with your address"]
+    assert subjects == [
+        "Confirm your email address",
+        "Confirm your email address",
+        "Reset your password",
+        "Someone tried to register with your address",
+    ]
     for message in smtp.messages:
         links = _links(message)
         assert links, message["Subject"]

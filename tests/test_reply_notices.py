@@ -8,33 +8,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from forum import mail
 from forum.extensions import db
 from forum.models import Post, PostStatus, Topic, User, utcnow
-from forum.services import follows, mail_settings, posting
-from tests.moderation_helpers import decide, item_for, notices_of, update, watch
-
-PRIVATE_WORDS = "my sister's name is Juniper"
-
-
-def reply(app, author, topic, body=PRIVATE_WORDS, quote_of: int | None = None) -> Post:
-    with app.test_request_context():
-        post = posting.create_reply(
-            db.session.get(User, author.id), db.session.get(Topic, topic.id), body,
-            quote_of=db.session.get(Post, quote_of) if quote_of else None).post
-        db.session.refresh(post)
-        db.session.expunge(post)
-        return post
-
-
-def first_post_id(app, topic) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.min(Post.id)).where(Post.topic_id == topic.id))
-
-
-def mail_to(address: str) -> list:
-    return [message for message in mail.outbox if message["To"].addresses[0].addr_spec
-            == address]
+from forum.queries import published_in_published_topic
+from forum.services import follows, mail_settings
+from tests.helpers.moderation import decide, item_for, notices_of, update, watch
+from tests.helpers.notices import PRIVATE_WORDS, first_post_id, mail_to, reply
 
 
 @pytest.fixture
@@ -59,8 +38,11 @@ def test_the_topics_author_hears_of_a_reply_by_notice_and_mail(app, make, world)
     assert "/mail/unsubscribe/" in message["List-Unsubscribe"]
     # Nothing of the reply itself, in the notice or the mail.
     assert PRIVATE_WORDS not in notice.message
-    assert all(PRIVATE_WORDS not in part.get_content() for part in message.walk()
-               if part.get_content_maintype() == "text")
+    assert all(
+        PRIVATE_WORDS not in part.get_content()
+        for part in message.walk()
+        if part.get_content_maintype() == "text"
+    )
     # The replier is not told about their own reply.
     assert notices_of(app, river) == []
 
@@ -101,8 +83,7 @@ def test_a_rejected_reply_tells_nobody(app, make, world):
     assert notices_of(app, fern) == []
 
 
-def test_a_reply_edited_back_into_the_queue_is_not_announced_twice(app, make, world, client,
-                                                                   auth):
+def test_a_reply_edited_back_into_the_queue_is_not_announced_twice(app, make, world, client, auth):
     board, fern, topic = world
     warden = make.user("warden", role="moderator", moderates=(board,))
     river = make.user("river")
@@ -127,7 +108,8 @@ def test_a_quoted_member_hears_of_it(app, make, world):
     assert notice.subject == "sky quoted you in “Getting through Sundays”"
     assert notice.link == f"/p/{post.id}"
     assert [message["Subject"] for message in mail_to("river@example.org")] == [
-        "sky quoted you in “Getting through Sundays”"]
+        "sky quoted you in “Getting through Sundays”"
+    ]
     # The topic's author still hears of the reply.
     assert [notice.kind for notice in notices_of(app, fern)] == ["reply", "reply"]
 
@@ -156,8 +138,15 @@ def test_a_member_who_turned_reply_mail_off_gets_the_notice_but_no_mail(app, mak
     _, fern, topic = world
     with app.test_request_context():
         mail_settings.save_settings(
-            db.session.get(User, fern.id), digest="none", digest_hour=8, digest_weekday=0,
-            timezone="UTC", notify_reply=False, notify_quote=True, notify_moderation=True)
+            db.session.get(User, fern.id),
+            digest="none",
+            digest_hour=8,
+            digest_weekday=0,
+            timezone="UTC",
+            notify_reply=False,
+            notify_quote=True,
+            notify_moderation=True,
+        )
     reply(app, make.user("river"), topic)
     assert [notice.kind for notice in notices_of(app, fern)] == ["reply"]
     assert mail_to("fern@example.org") == []
@@ -166,9 +155,31 @@ def test_a_member_who_turned_reply_mail_off_gets_the_notice_but_no_mail(app, mak
 def test_a_paused_member_gets_the_notice_but_no_mail(app, make, world):
     _, fern, topic = world
     with app.app_context():
-        mail_settings.settings_for(db.session.get(User, fern.id)).paused_until = \
+        mail_settings.settings_for(db.session.get(User, fern.id)).paused_until = (
             utcnow() + timedelta(days=3)
+        )
         db.session.commit()
     reply(app, make.user("river"), topic)
     assert len(notices_of(app, fern)) == 1
     assert mail_to("fern@example.org") == []
+
+
+def test_a_post_in_memory_and_in_sql_agree_on_what_is_published_in_a_published_topic(
+    app, make, world
+):
+    _, fern, topic = world
+    post = make.reply(make.user("river"), topic)
+    with app.app_context():
+        loaded = db.session.get_one(Post, post.id)
+        for post_status in PostStatus:
+            for topic_status in PostStatus:
+                loaded.status, loaded.topic.status = post_status, topic_status
+                db.session.flush()
+                in_sql = db.session.scalar(
+                    sa.select(published_in_published_topic())
+                    .select_from(Post)
+                    .join(Topic, Topic.id == Post.topic_id)
+                    .where(Post.id == post.id)
+                )
+                assert loaded.is_published_in_published_topic == in_sql, (post_status, topic_status)
+        db.session.rollback()

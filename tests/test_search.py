@@ -29,10 +29,11 @@ from forum.models import (
 )
 from forum.personal_filters import NO_FILTERS
 from forum.safety import phrase_key
+from forum.search import ranking as search_ranking
 from forum.search import views as search_views
-from forum.services import accounts, leaving, moderation, posting
-from tests.conftest import TEST_PASSWORD
-from tests.moderation_helpers import first_post_id, new_client
+from forum.services import accounts, leaving, moderation, post_state, posting
+from tests.helpers.app import TEST_PASSWORD
+from tests.helpers.moderation import first_post_id, new_client
 
 RESULT_LINK = re.compile(r'<h3><a href="/p/(\d+)">')
 
@@ -53,8 +54,16 @@ def scene(make):
     moderator = make.user("warden", role="moderator", moderates_all=True)
     topic = make.topic(ana, lounge, "Sleepless nights", "I cannot sleep since the move")
     reply = make.reply(ben, topic, "Walking before bed helped me")
-    return dict(lounge=lounge, garden=other_board, ana=ana, ben=ben, moderator=moderator,
-                topic=topic, first=first_post_id(make.app, topic.id), reply=reply)
+    return dict(
+        lounge=lounge,
+        garden=other_board,
+        ana=ana,
+        ben=ben,
+        moderator=moderator,
+        topic=topic,
+        first=first_post_id(make.app, topic.id),
+        reply=reply,
+    )
 
 
 def _decide(app, moderator_id: int, post_id: int, action: str, **options) -> None:
@@ -63,17 +72,27 @@ def _decide(app, moderator_id: int, post_id: int, action: str, **options) -> Non
     with app.test_request_context():
         item = db.session.scalar(sa.select(ReviewItem).where(ReviewItem.post_id == post_id))
         if item is None or item.status != ReviewStatus.PENDING:
-            reporter = accounts.create_user(f"reporter{secrets.token_hex(3)}",
-                                            f"r{secrets.token_hex(4)}@example.org",
-                                            TEST_PASSWORD, verified=True)
+            reporter = accounts.create_user(
+                f"reporter{secrets.token_hex(3)}",
+                f"r{secrets.token_hex(4)}@example.org",
+                TEST_PASSWORD,
+                verified=True,
+            )
             reporter.approved_post_count = app.config["NEW_MEMBER_REVIEW_POSTS"]
             db.session.commit()
             item = moderation.report(reporter, db.session.get(Post, post_id), "spam")
-        moderation.decide(db.session.get(User, moderator_id), item, item.version, action,
-                          reason="Because", **options)
+        moderation.decide(
+            db.session.get(User, moderator_id),
+            item,
+            item.version,
+            action,
+            reason="Because",
+            **options,
+        )
 
 
 # --- findable, and kept current by every change ------------------------------------------
+
 
 def test_a_new_post_and_its_topic_title_are_findable(client, scene):
     assert found(client, "sleep") == [scene["first"]]
@@ -105,8 +124,11 @@ def test_results_show_title_board_excerpt_date_and_link(client, scene):
 
 
 def test_excerpts_are_escaped_never_raw_html(client, make, scene):
-    post = make.reply(scene["ana"], scene["topic"],
-                      "Try <script>alert(1)</script> and `<b>bold</b>` in zebra land")
+    post = make.reply(
+        scene["ana"],
+        scene["topic"],
+        "Try <script>alert(1)</script> and `<b>bold</b>` in zebra land",
+    )
     page = client.get("/search?q=zebra").text
     assert found(client, "zebra") == [post.id]
     assert "<script>" not in page and "<b>bold" not in page
@@ -114,7 +136,8 @@ def test_excerpts_are_escaped_never_raw_html(client, make, scene):
 
 
 def test_hidden_and_deleted_posts_are_gone_and_back_when_reports_are_dismissed(
-        app, client, make, scene):
+    app, client, make, scene
+):
     reply = scene["reply"]
     app.config["REPORTS_TO_HIDE"] = 1  # one trusted member's report hides it
     _decide(app, scene["moderator"].id, reply.id, "dismiss")  # reported, hidden, dismissed
@@ -140,8 +163,9 @@ def test_hidden_and_deleted_posts_are_gone_and_back_when_reports_are_dismissed(
     assert found(client, "chamomile") == []
 
 
-def test_pending_posts_are_findable_only_once_approved_and_never_if_rejected(app, client,
-                                                                             make, scene):
+def test_pending_posts_are_findable_only_once_approved_and_never_if_rejected(
+    app, client, make, scene
+):
     newcomer = make.user("newcomer", trusted=False)
     waiting = make.reply(newcomer, scene["topic"], "Lavender oil on the pillow")
     other = make.reply(newcomer, scene["topic"], "Melatonin gummies from the pharmacy")
@@ -171,8 +195,12 @@ def test_edits_update_the_index_text_and_title(app, client, scene):
     with app.test_request_context():
         ana, ben = db.session.get(User, scene["ana"].id), db.session.get(User, scene["ben"].id)
         posting.edit_post(ben, db.session.get(Post, scene["reply"].id), "Swimming helped me")
-        posting.edit_post(ana, db.session.get(Post, scene["first"]), "I cannot sleep at all",
-                          title="Restless evenings")
+        posting.edit_post(
+            ana,
+            db.session.get(Post, scene["first"]),
+            "I cannot sleep at all",
+            title="Restless evenings",
+        )
     assert found(client, "walking") == []
     assert found(client, "swimming") == [scene["reply"].id]
     assert found(client, "sleepless") == []
@@ -184,7 +212,7 @@ def test_a_moved_topic_is_found_under_its_new_board(app, client, scene):
     _decide(app, scene["moderator"].id, scene["first"], "move", board_id=scene["garden"].id)
     assert found(client, "walking", board="lounge") == []
     assert found(client, "walking", board="garden") == [scene["reply"].id]
-    assert "In <a href=\"/b/garden\">Garden</a>" in client.get("/search?q=walking").text
+    assert 'In <a href="/b/garden">Garden</a>' in client.get("/search?q=walking").text
 
 
 def test_board_filter(client, make, scene):
@@ -225,8 +253,7 @@ def test_blocked_members_and_muted_boards_are_left_out(app, make, scene):
     assert found(browser, "walking") == []
     assert found(browser, "walking", board="garden") == []
     # Only for the member who chose it.
-    assert set(found(new_client(app, scene["ana"]), "walking")) == \
-        {scene["reply"].id, garden_post}
+    assert set(found(new_client(app, scene["ana"]), "walking")) == {scene["reply"].id, garden_post}
 
 
 def test_a_post_with_a_muted_phrase_is_shown_collapsed_naming_it(app, make, scene):
@@ -237,18 +264,18 @@ def test_a_post_with_a_muted_phrase_is_shown_collapsed_naming_it(app, make, scen
     browser = new_client(app, viewer)
     page = browser.get("/search?q=walking").text
     assert found(browser, "walking") == [scene["reply"].id]
-    assert "<details class=\"content-warning filtered\">" in page
+    assert '<details class="content-warning filtered">' in page
     assert "mentions “Bed”, which you muted" in page
     assert "mentions" not in new_client(app, scene["ana"]).get("/search?q=walking").text
 
 
 def test_a_content_warning_keeps_the_excerpt_folded(client, make, scene):
-    make.topic(scene["ben"], scene["lounge"], "Hard day", "The funeral was today",
-               content_warning="grief")
+    make.topic(
+        scene["ben"], scene["lounge"], "Hard day", "The funeral was today", content_warning="grief"
+    )
     page = client.get("/search?q=funeral").text
     assert "Content warning: grief" in page
-    assert re.search(r"<details class=\"content-warning\">\s*<summary>Content warning",
-                     page)
+    assert re.search(r"<details class=\"content-warning\">\s*<summary>Content warning", page)
 
 
 def test_account_erasure_removes_or_keeps_posts_in_the_index(app, client, make, scene):
@@ -256,10 +283,12 @@ def test_account_erasure_removes_or_keeps_posts_in_the_index(app, client, make, 
     kept = make.reply(stays, scene["topic"], "Porridge with honey at night")
     with app.test_request_context():
         now = utcnow()
-        leaving.schedule_deletion(db.session.get(User, scene["ben"].id), TEST_PASSWORD,
-                                  keep_posts=False, now=now)
-        leaving.schedule_deletion(db.session.get(User, stays.id), TEST_PASSWORD,
-                                  keep_posts=True, now=now)
+        leaving.schedule_deletion(
+            db.session.get(User, scene["ben"].id), TEST_PASSWORD, keep_posts=False, now=now
+        )
+        leaving.schedule_deletion(
+            db.session.get(User, stays.id), TEST_PASSWORD, keep_posts=True, now=now
+        )
         assert leaving.erase_due(now + timedelta(days=15)).erased == 2
     assert found(client, "walking") == []
     assert found(client, "porridge") == [kept.id]
@@ -277,10 +306,12 @@ def test_ranking_prefers_the_title_then_the_newest(client, make, scene):
 
 # --- pages, queries ------------------------------------------------------------------------
 
+
 def test_pagination(client, make, scene, monkeypatch):
     monkeypatch.setattr(search_views, "PER_PAGE", 3)
-    posts = [make.reply(scene["ana"], scene["topic"], f"Journal entry number {n}").id
-             for n in range(7)]
+    posts = [
+        make.reply(scene["ana"], scene["topic"], f"Journal entry number {n}").id for n in range(7)
+    ]
     newest_first = list(reversed(posts))
     assert found(client, "journal") == newest_first[:3]
     page = client.get("/search?q=journal").text
@@ -336,12 +367,62 @@ def test_the_header_has_a_search_box(client, scene):
     assert 'action="/search"' in page and '<label for="site-search"' in page
 
 
-HOSTILE = ['"(', '"', "(", ")", "NEAR", "NEAR(sleep walking)", "AND", "OR", "NOT", "sleep AND",
-           "*", "sleep*", "-", "-sleep", ":", "title:sleep", "body:", "^sleep", "'", "''",
-           "\\", "a\\'b", "!", "&", "|", "<->", "sleep & !walking", "sleep:*", "{", "}",
-           "[", "]", "%", "_", "\u200b", "🙂", "😢 sleep 🙂", "نوم هادئ", "睡眠", "不眠の夜",
-           "x" * 10_000, "sleep " * 2_000, "Ñandú ñ", "\ufeff", "\U0010ffff", "\ud7ff",
-           "ab\x01cd", "\t\n", "NEAR/3", "sleep NEAR/2 walking", "+", "~", "@@", "$$"]
+HOSTILE = [
+    '"(',
+    '"',
+    "(",
+    ")",
+    "NEAR",
+    "NEAR(sleep walking)",
+    "AND",
+    "OR",
+    "NOT",
+    "sleep AND",
+    "*",
+    "sleep*",
+    "-",
+    "-sleep",
+    ":",
+    "title:sleep",
+    "body:",
+    "^sleep",
+    "'",
+    "''",
+    "\\",
+    "a\\'b",
+    "!",
+    "&",
+    "|",
+    "<->",
+    "sleep & !walking",
+    "sleep:*",
+    "{",
+    "}",
+    "[",
+    "]",
+    "%",
+    "_",
+    "\u200b",
+    "🙂",
+    "😢 sleep 🙂",
+    "نوم هادئ",
+    "睡眠",
+    "不眠の夜",
+    "x" * 10_000,
+    "sleep " * 2_000,
+    "Ñandú ñ",
+    "\ufeff",
+    "\U0010ffff",
+    "\ud7ff",
+    "ab\x01cd",
+    "\t\n",
+    "NEAR/3",
+    "sleep NEAR/2 walking",
+    "+",
+    "~",
+    "@@",
+    "$$",
+]
 
 
 @pytest.mark.parametrize("query", HOSTILE)
@@ -376,15 +457,22 @@ def test_non_latin_words_are_found(client, make, scene):
     assert found(client, "眠れない") == [japanese.id]
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(query=st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                            blacklist_characters="\x00"), max_size=60))
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    query=st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        max_size=60,
+    )
+)
 def test_any_text_is_a_valid_query(app, scene, query):
     """Straight against the index (no page around it): never an error, only findable posts."""
     with app.test_request_context():
-        private = list(db.session.scalars(sa.select(Board.id).where(
-            Board.is_public.is_(False))))
+        private = list(db.session.scalars(sa.select(Board.id).where(Board.is_public.is_(False))))
         results = search.search(query, NO_FILTERS, excluded_board_ids=private)
         for result in results.results:
             post = db.session.get(Post, result.post_id)
@@ -393,6 +481,7 @@ def test_any_text_is_a_valid_query(app, scene, query):
 
 
 # --- the index itself --------------------------------------------------------------------
+
 
 def test_reindex_rebuilds_an_emptied_index(app, runner, client, make, scene):
     with app.app_context():
@@ -419,7 +508,7 @@ def test_reindex_leaves_out_what_is_not_published(app, runner, make, scene):
 def test_a_rolled_back_change_leaves_the_index_alone(app, client, scene):
     with app.app_context():
         post = db.session.get(Post, scene["reply"].id)
-        posting.change_status(post, PostStatus.HIDDEN)
+        post_state.change_status(post, PostStatus.HIDDEN)
         db.session.flush()
         db.session.rollback()
     assert found(client, "walking") == [scene["reply"].id]
@@ -427,15 +516,18 @@ def test_a_rolled_back_change_leaves_the_index_alone(app, client, scene):
 
 def test_bulk_updates_are_followed(app, client, scene):
     with app.app_context():
-        db.session.execute(sa.update(Post).where(Post.id == scene["reply"].id)
-                           .values(status=PostStatus.HIDDEN))
+        db.session.execute(
+            sa.update(Post).where(Post.id == scene["reply"].id).values(status=PostStatus.HIDDEN)
+        )
         db.session.commit()
     assert found(client, "walking") == []
     with app.app_context():
-        db.session.execute(sa.update(Topic).where(Topic.id == scene["topic"].id)
-                           .values(title="Wakeful nights"))
-        db.session.execute(sa.update(Post).where(Post.id == scene["reply"].id)
-                           .values(status=PostStatus.PUBLISHED))
+        db.session.execute(
+            sa.update(Topic).where(Topic.id == scene["topic"].id).values(title="Wakeful nights")
+        )
+        db.session.execute(
+            sa.update(Post).where(Post.id == scene["reply"].id).values(status=PostStatus.PUBLISHED)
+        )
         db.session.commit()
     assert found(client, "wakeful") == [scene["first"]]
     assert found(client, "walking") == [scene["reply"].id]
@@ -468,17 +560,18 @@ def test_searching_is_rate_limited_but_the_empty_form_is_not(app_config, request
     assert statuses == [200] * 30 + [429]
     assert client.get("/search").status_code == 200
     other = app.test_client()
-    assert other.get("/search?q=word", environ_base={"REMOTE_ADDR": "192.0.2.7"}) \
-        .status_code == 200  # counted per visitor
+    assert (
+        other.get("/search?q=word", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200
+    )  # counted per visitor
 
 
-def test_the_newest_matches_are_ranked_and_older_ones_need_more_words(client, make, scene,
-                                                                      monkeypatch):
-    monkeypatch.setattr(search, "CANDIDATES", 2)
+def test_the_newest_matches_are_ranked_and_older_ones_need_more_words(
+    client, make, scene, monkeypatch
+):
+    monkeypatch.setattr(search_ranking, "CANDIDATES", 2)
     oldest = make.topic(scene["ana"], scene["lounge"], "Gardening", "gardening helps")
     first = first_post_id(make.app, oldest.id)
-    newer = [make.reply(scene["ben"], scene["topic"], f"gardening note {n}").id
-             for n in range(2)]
+    newer = [make.reply(scene["ben"], scene["topic"], f"gardening note {n}").id for n in range(2)]
     assert found(client, "gardening") == list(reversed(newer))  # the title match is older
     assert found(client, "gardening helps") == [first]
 

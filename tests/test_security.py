@@ -12,7 +12,7 @@ from flask import abort
 
 from forum.extensions import db
 from forum.models import Post, Role
-from tests.conftest import TEST_PASSWORD, page_text
+from tests.helpers.app import TEST_PASSWORD, page_text
 
 
 def all_rules(app):
@@ -20,8 +20,11 @@ def all_rules(app):
 
 
 def test_every_route_states_who_may_use_it(app):
-    undeclared = [rule.rule for rule in all_rules(app)
-                  if not hasattr(app.view_functions[rule.endpoint], "access_level")]
+    undeclared = [
+        rule.rule
+        for rule in all_rules(app)
+        if not hasattr(app.view_functions[rule.endpoint], "access_level")
+    ]
     assert undeclared == []
 
 
@@ -43,17 +46,27 @@ def test_every_post_route_refuses_a_request_without_a_valid_csrf_token(app, make
     with app.app_context():
         post_id = db.session.scalar(sa.select(Post.id))
         helpline_id = 1
-    ids = {"slug": board.slug, "topic_id": topic.id, "post_id": post_id,
-           "helpline_id": helpline_id, "token": "x"}
+    ids = {
+        "slug": board.slug,
+        "topic_id": topic.id,
+        "post_id": post_id,
+        "helpline_id": helpline_id,
+        "token": "x",
+    }
     # Log in with a real token taken from the form, as a browser would.
     login_page = client.get("/login").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
-    assert client.post("/login", data={"login": "admin", "password": TEST_PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"login": "admin", "password": TEST_PASSWORD, "csrf_token": token}
+        ).status_code
+        == 302
+    )
     # This session's own token, changed by a character, and the one from before logging in
     # (the session started afresh, so it is dead).
-    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      client.get("/admin/helplines").text).group(1)
+    fresh = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/admin/helplines").text
+    ).group(1)
     payload, stamp, signature = fresh.split(".")
     # (Not the last character: its low bits are padding, so changing it may change nothing.)
     forged = f"{payload}.{stamp}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
@@ -63,8 +76,9 @@ def test_every_post_route_refuses_a_request_without_a_valid_csrf_token(app, make
             continue
         url = _sample_url(rule, ids)
         for sent in ({}, {"csrf_token": ""}, {"csrf_token": forged}, {"csrf_token": token}):
-            response = client.post(url, data={"body": "changed", "title": "changed",
-                                              "submit": "go", **sent})
+            response = client.post(
+                url, data={"body": "changed", "title": "changed", "submit": "go", **sent}
+            )
             assert response.status_code == 400, f"{url} accepted a POST with {sent or 'no token'}"
             assert CSRF_REFUSAL in response.text, f"{url}: refused, but not for its token"
         # The one-click body opens only the unsubscribe link (whose made-up token is dead).
@@ -94,25 +108,38 @@ def test_access_levels_are_enforced(client, make, auth):
 
 def test_admin_edits_the_helplines_list(client, make, auth):
     auth.login(make.user("boss", role=Role.ADMIN))
-    response = client.post("/admin/helplines", data={
-        "name": "Town Crisis Line", "region": "Our town", "contact": "Call 0100 000 000",
-        "url": "https://crisis.example", "description": "Open every night.", "position": 0})
+    response = client.post(
+        "/admin/helplines",
+        data={
+            "name": "Town Crisis Line",
+            "region": "Our town",
+            "contact": "Call 0100 000 000",
+            "url": "https://crisis.example",
+            "description": "Open every night.",
+            "position": 0,
+        },
+    )
     assert response.status_code == 302
     assert "Town Crisis Line" in client.get("/help").text
     for hostile in ("javascript:alert(1)", "javascript://example.org/%0aalert(1)"):
-        bad = client.post("/admin/helplines", data={"name": "X", "region": "Y", "contact": "Z",
-                                                    "url": hostile})
+        bad = client.post(
+            "/admin/helplines", data={"name": "X", "region": "Y", "contact": "Z", "url": hostile}
+        )
         assert bad.status_code == 400 and "starting https://" in bad.text
     assert "javascript" not in client.get("/help").text
     # NFC normalisation can double a name's length after the form's own check.
     long_name = "\u0958" * 120
-    grown = client.post("/admin/helplines", data={"name": long_name, "region": "Y",
-                                                  "contact": "Z"})
+    grown = client.post("/admin/helplines", data={"name": long_name, "region": "Y", "contact": "Z"})
     assert grown.status_code == 400 and "120 characters or fewer" in grown.text
 
 
-EXPECTED_CSP = ("default-src 'none'", "script-src 'self'", "object-src 'none'",
-                "base-uri 'none'", "frame-ancestors 'none'")
+EXPECTED_CSP = (
+    "default-src 'none'",
+    "script-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+)
 
 
 def assert_security_headers(response, *, https: bool = False):
@@ -132,8 +159,17 @@ def assert_security_headers(response, *, https: bool = False):
         assert "Strict-Transport-Security" not in headers
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/no-such-page", "/static/css/site.css",
-                                  "/static/favicon.svg", "/static/no-such-file.css"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/login",
+        "/no-such-page",
+        "/static/css/site.css",
+        "/static/favicon.svg",
+        "/static/no-such-file.css",
+    ],
+)
 def test_security_headers_on_pages_errors_and_static_files(client, path):
     with client.get(path) as response:
         assert_security_headers(response)
@@ -143,6 +179,7 @@ def test_security_headers_on_pages_errors_and_static_files(client, path):
 
 def test_security_headers_on_every_error_page(app, client, make, auth):
     """400, 403, 404, 405, 413, 500 and 503 (429 is in TestRateLimits), over http and https."""
+
     def broken():
         raise RuntimeError("a bug, on purpose")
 
@@ -184,8 +221,10 @@ def test_pages_carry_no_inline_script_or_style(client, make):
         # Scripts only as files of our own (the timezone suggestion on the join form).
         scripts = re.findall(r"<script\b[^>]*>.*?</script>", page, re.S)
         assert page.count("<script") == len(scripts)
-        assert all(re.fullmatch(r'<script src="/static/js/[\w.-]+\?v=\w+" defer></script>',
-                                script) for script in scripts), scripts
+        assert all(
+            re.fullmatch(r'<script src="/static/js/[\w.-]+\?v=\w+" defer></script>', script)
+            for script in scripts
+        ), scripts
         assert " style=" not in page and "<style" not in page
         assert re.search(r"\son\w+=", page) is None
 
@@ -194,9 +233,11 @@ def test_session_cookies_are_httponly_lax_and_secure_over_https(app, make):
     make.user("river")
     app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     client = app.test_client()
-    response = client.post("/login", data={"login": "river", "password": TEST_PASSWORD,
-                                           "remember": "y"},
-                           base_url="https://kindred.example")
+    response = client.post(
+        "/login",
+        data={"login": "river", "password": TEST_PASSWORD, "remember": "y"},
+        base_url="https://kindred.example",
+    )
     cookies = response.headers.getlist("Set-Cookie")
     assert len(cookies) == 2  # session and remember-me
     for cookie in cookies:
@@ -216,19 +257,24 @@ def test_cookie_secure_flag_follows_base_url(tmp_path, monkeypatch):
 # Rate limits are checked with the default in-process storage and, where CI provides a
 # Redis server (TEST_REDIS_URL), with the shared storage several app servers would use.
 RATE_LIMIT_STORAGES = ["memory://"] + (
-    [os.environ["TEST_REDIS_URL"]] if os.environ.get("TEST_REDIS_URL") else [])
+    [os.environ["TEST_REDIS_URL"]] if os.environ.get("TEST_REDIS_URL") else []
+)
 
 
 class TestRateLimits:
-    @pytest.fixture(params=RATE_LIMIT_STORAGES)
+    # ids without the Redis number, which differs per xdist worker (tests/helpers/workers.py)
+    @pytest.fixture(params=RATE_LIMIT_STORAGES, ids=lambda url: url.split(":")[0])
     def app_config(self, request, migrated_database):
-        from tests.conftest import _config
+        from tests.helpers.app import app_settings
 
         if request.param.startswith("redis://"):
             # Fresh counters for each test: Redis outlives the app (use a spare database).
             redis.Redis.from_url(request.param).flushdb()
-        return {**_config(migrated_database, None), "RATELIMIT_ENABLED": True,
-                "RATELIMIT_STORAGE_URI": request.param}
+        return {
+            **app_settings(migrated_database, None),
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": request.param,
+        }
 
     def test_a_429_page_carries_the_security_headers(self, client):
         for _ in range(10):
@@ -240,8 +286,12 @@ class TestRateLimits:
     def test_login_attempts_are_limited_with_a_page_that_says_when_to_retry(self, client):
         # A different account each time: one account's own wait (test_login_hardening) would
         # start after five.
-        statuses = [client.post("/login", data={"login": f"nobody{n}", "password": "wrong wrong"})
-                    .status_code for n in range(11)]
+        statuses = [
+            client.post(
+                "/login", data={"login": f"nobody{n}", "password": "wrong wrong"}
+            ).status_code
+            for n in range(11)
+        ]
         assert statuses[:10] == [400] * 10
         assert statuses[10] == 429
         response = client.post("/login", data={"login": "nobody", "password": "wrong wrong"})
@@ -256,13 +306,17 @@ class TestRateLimits:
         board = make.board()
         auth.login(make.user("river"))
         for _ in range(10):
-            preview = client.post(f"/b/{board.slug}/new",
-                                  data={"title": "t", "body": "b", "preview": "Preview"})
+            preview = client.post(
+                f"/b/{board.slug}/new", data={"title": "t", "body": "b", "preview": "Preview"}
+            )
             assert preview.status_code == 200
         # An empty "preview" field is not a preview: it posts, and it counts.
-        statuses = [client.post(f"/b/{board.slug}/new",
-                                data={"title": f"t{n}", "body": "b", "preview": ""}).status_code
-                    for n in range(7)]
+        statuses = [
+            client.post(
+                f"/b/{board.slug}/new", data={"title": f"t{n}", "body": "b", "preview": ""}
+            ).status_code
+            for n in range(7)
+        ]
         assert statuses == [302] * 6 + [429]
 
     def test_registration_and_reset_are_limited(self, client):

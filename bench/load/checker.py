@@ -53,7 +53,7 @@ def visible_message(body: str) -> str:
     heading = HEADING.search(body or "")
     if heading is None:
         return ""
-    text = html.unescape(TAG.sub(" ", body[heading.start():]))
+    text = html.unescape(TAG.sub(" ", body[heading.start() :]))
     return " ".join(text.split())[:300]
 
 
@@ -135,8 +135,10 @@ def repair_before_load(database_url: str) -> int:
     with _app_context(database_url):
         outcome = integrity.repair()
     if outcome.left:
-        raise SystemExit("the seeded database has problems repair cannot fix:\n"
-                         + "\n".join(str(problem) for problem in outcome.left[:20]))
+        raise SystemExit(
+            "the seeded database has problems repair cannot fix:\n"
+            + "\n".join(str(problem) for problem in outcome.left[:20])
+        )
     return len(outcome.found)
 
 
@@ -146,8 +148,9 @@ def _app_context(database_url: str):
     from forum import create_app
     from forum.extensions import db
 
-    with create_app({"SECRET_KEY": "load-check",
-                     "SQLALCHEMY_DATABASE_URI": database_url}).app_context():
+    with create_app(
+        {"SECRET_KEY": "load-check", "SQLALCHEMY_DATABASE_URI": database_url}
+    ).app_context():
         try:
             yield
         finally:
@@ -159,9 +162,10 @@ def _stored_markers(connection, run_id: str) -> dict[str, list[tuple[int, int]]]
     """marker -> [(post id, topic id)] for every stored post carrying a marker of this run."""
     pattern = re.compile(rf"loadmark-{re.escape(run_id)}-(\d+)\b")
     stored: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    rows = connection.execute(sa.text(
-        "SELECT id, topic_id, body_source FROM posts WHERE body_source LIKE :pattern"),
-        {"pattern": f"%loadmark-{run_id}-%"})
+    rows = connection.execute(
+        sa.text("SELECT id, topic_id, body_source FROM posts WHERE body_source LIKE :pattern"),
+        {"pattern": f"%loadmark-{run_id}-%"},
+    )
     for post_id, topic_id, body in rows:
         for number in pattern.findall(body):
             stored[f"loadmark-{run_id}-{number}"].append((post_id, topic_id))
@@ -169,6 +173,7 @@ def _stored_markers(connection, run_id: str) -> dict[str, list[tuple[int, int]]]
 
 
 # --- the verdict -----------------------------------------------------------------------
+
 
 def check(journal: Path, database_url: str, run_id: str, server_log: str = "") -> dict:
     requests, writes = read_journal(journal)
@@ -182,8 +187,10 @@ def check(journal: Path, database_url: str, run_id: str, server_log: str = "") -
     statuses = Counter(entry["status"] for entry in requests)
     for entry in requests:
         if entry["status"] >= 500 or entry["status"] == 0:
-            problem(f"{entry['kind']}: answered {entry['status'] or 'nothing'} "
-                    f"{entry.get('error', '')} {visible_message(entry.get('body', ''))[:120]}")
+            problem(
+                f"{entry['kind']}: answered {entry['status'] or 'nothing'} "
+                f"{entry.get('error', '')} {visible_message(entry.get('body', ''))[:120]}"
+            )
         if TRACEBACK.search(entry.get("body", "")):
             problem(f"{entry['kind']}: a traceback reached the browser")
 
@@ -206,10 +213,16 @@ def check(journal: Path, database_url: str, run_id: str, server_log: str = "") -
     if locked := server_log.count("database is locked"):
         problem(f"{locked} requests waited longer than SQLite's busy timeout (answered 503)")
 
-    return {"passed": not problems and bool(requests), "problems": problems,
-            "requests": len(requests), "statuses": dict(sorted(statuses.items())),
-            "writes": outcomes, "pages": page_figures(requests),
-            "requests_per_second": _rate(requests), "database": broken[:50]}
+    return {
+        "passed": not problems and bool(requests),
+        "problems": problems,
+        "requests": len(requests),
+        "statuses": dict(sorted(statuses.items())),
+        "writes": outcomes,
+        "pages": page_figures(requests),
+        "requests_per_second": _rate(requests),
+        "database": broken[:50],
+    }
 
 
 def _check_posts(writes: list[dict], stored: dict, problem) -> dict:
@@ -228,8 +241,9 @@ def _check_posts(writes: list[dict], stored: dict, problem) -> dict:
             if kind == "reply" and topic_id != entry["topic"]:
                 problem(f"{marker}: sent to topic {entry['topic']}, stored in {topic_id}")
             location = entry["location"]
-            if kind == "reply" and not (location.endswith(f"/p/{post_id}")
-                                        or location.endswith(f"/t/{topic_id}#waiting")):
+            if kind == "reply" and not (
+                location.endswith(f"/p/{post_id}") or location.endswith(f"/t/{topic_id}#waiting")
+            ):
                 problem(f"{marker}: acknowledged with {location!r}, stored as post {post_id}")
             if kind == "new topic" and f"/t/{topic_id}" not in location:
                 problem(f"{marker}: acknowledged with {location!r}, stored in topic {topic_id}")
@@ -240,9 +254,11 @@ def _check_posts(writes: list[dict], stored: dict, problem) -> dict:
             if TRACEBACK.search(body) or len(visible_message(body)) < 20:
                 problem(f"{kind} {marker}: {status} without a clear message")
         else:
-            problem(f"{kind} {marker}: answered {status or 'nothing'} "
-                    f"{visible_message(entry.get('body', ''))[:160]} "
-                    f"(stored {len(copies)} times)")
+            problem(
+                f"{kind} {marker}: answered {status or 'nothing'} "
+                f"{visible_message(entry.get('body', ''))[:160]} "
+                f"(stored {len(copies)} times)"
+            )
     return {kind: dict(sorted(counts.items())) for kind, counts in outcomes.items()}
 
 
@@ -256,34 +272,53 @@ def _check_decisions(connection, writes: list[dict], problem) -> dict:
     items = sorted({entry["item"] for entry in decisions})
     state, closings = {}, Counter()
     for start in range(0, len(items), 500):
-        chunk = items[start:start + 500]
-        state.update({row[0]: row[1:] for row in connection.execute(
-            sa.select(sa.column("id"), sa.column("status"), sa.column("decided_by_id"))
-            .select_from(sa.table("review_items")).where(sa.column("id").in_(chunk)))})
-        closings.update(dict(connection.execute(
-            sa.select(sa.column("item_id"), sa.func.count())
-            .select_from(sa.table("review_events"))
-            .where(sa.column("item_id").in_(chunk), sa.column("action").in_(CLOSING_EVENTS))
-            .group_by(sa.column("item_id"))).all()))
-    moderators = dict(connection.execute(sa.text("SELECT username, id FROM users WHERE "
-                                                 "role IN ('moderator', 'admin')")).all())
+        chunk = items[start : start + 500]
+        state.update(
+            {
+                row[0]: row[1:]
+                for row in connection.execute(
+                    sa.select(sa.column("id"), sa.column("status"), sa.column("decided_by_id"))
+                    .select_from(sa.table("review_items"))
+                    .where(sa.column("id").in_(chunk))
+                )
+            }
+        )
+        closings.update(
+            dict(
+                connection.execute(
+                    sa.select(sa.column("item_id"), sa.func.count())
+                    .select_from(sa.table("review_events"))
+                    .where(sa.column("item_id").in_(chunk), sa.column("action").in_(CLOSING_EVENTS))
+                    .group_by(sa.column("item_id"))
+                ).all()
+            )
+        )
+    moderators = dict(
+        connection.execute(
+            sa.text("SELECT username, id FROM users WHERE role IN ('moderator', 'admin')")
+        ).all()
+    )
     expected = {"approve": "approved", "reject": "rejected"}
     for entry in decisions:
         item, status = entry["item"], entry["status"]
         if status == SUCCESS:
             item_status, decided_by = state.get(item, (None, None))
-            if item_status != expected[entry["action"]] or \
-                    decided_by != moderators.get(entry["who"]):
-                problem(f"item {item}: {entry['who']}'s {entry['action']} was acknowledged, "
-                        f"the item is {item_status!r}, decided by user {decided_by}")
+            if item_status != expected[entry["action"]] or decided_by != moderators.get(
+                entry["who"]
+            ):
+                problem(
+                    f"item {item}: {entry['who']}'s {entry['action']} was acknowledged, "
+                    f"the item is {item_status!r}, decided by user {decided_by}"
+                )
         elif status == 409 or status in RETRYABLE:
             body = entry.get("body", "")
-            if status in RETRYABLE and (TRACEBACK.search(body) or
-                                        len(visible_message(body)) < 20):
+            if status in RETRYABLE and (TRACEBACK.search(body) or len(visible_message(body)) < 20):
                 problem(f"item {item}: {status} without a clear message")
         else:
-            problem(f"item {item}: {entry['action']} answered {status} "
-                    f"{visible_message(entry.get('body', ''))[:160]}")
+            problem(
+                f"item {item}: {entry['action']} answered {status} "
+                f"{visible_message(entry.get('body', ''))[:160]}"
+            )
     for item, count in closings.items():
         if count > 1:
             problem(f"item {item} was decided {count} times")
@@ -308,31 +343,45 @@ def page_figures(requests: list[dict]) -> dict[str, dict]:
             "requests": len(entries),
             "p50_ms": round(statistics.median(times), 1),
             "p99_ms": round(percentile(times, 0.99), 1),
-            "errors": dict(sorted(Counter(entry["status"] for entry in entries
-                                          if entry["status"] >= 400 or entry["status"] == 0)
-                                  .items())),
+            "errors": dict(
+                sorted(
+                    Counter(
+                        entry["status"]
+                        for entry in entries
+                        if entry["status"] >= 400 or entry["status"] == 0
+                    ).items()
+                )
+            ),
         }
     return figures
 
 
 def render(verdict: dict, title: str) -> str:
-    lines = ["", title,
-             f"{verdict['requests']:,} requests, {verdict['requests_per_second']:.1f} req/s; "
-             f"answers by status: {verdict['statuses']}", "",
-             "| page kind            | requests | p50 ms | p99 ms | errors |",
-             "|----------------------|---------:|-------:|-------:|--------|"]
+    lines = [
+        "",
+        title,
+        f"{verdict['requests']:,} requests, {verdict['requests_per_second']:.1f} req/s; "
+        f"answers by status: {verdict['statuses']}",
+        "",
+        "| page kind            | requests | p50 ms | p99 ms | errors |",
+        "|----------------------|---------:|-------:|-------:|--------|",
+    ]
     for kind, figures in verdict["pages"].items():
         errors = ", ".join(f"{count} × {status}" for status, count in figures["errors"].items())
-        lines.append(f"| {kind:<20} | {figures['requests']:8,} | {figures['p50_ms']:6.1f} | "
-                     f"{figures['p99_ms']:6.1f} | {errors or '0'} |")
+        lines.append(
+            f"| {kind:<20} | {figures['requests']:8,} | {figures['p50_ms']:6.1f} | "
+            f"{figures['p99_ms']:6.1f} | {errors or '0'} |"
+        )
     lines.append("")
     for kind, counts in verdict["writes"].items():
         lines.append(f"{kind}: answers {counts}")
     lines.append("")
     if verdict["passed"]:
-        lines.append("CHECK PASSED: no 5xx; every acknowledged write stored exactly once; every "
-                     "refused write answered 429/503 with a message and not stored; counters "
-                     "equal the published posts; every topic has its first post.")
+        lines.append(
+            "CHECK PASSED: no 5xx; every acknowledged write stored exactly once; every "
+            "refused write answered 429/503 with a message and not stored; counters "
+            "equal the published posts; every topic has its first post."
+        )
     else:
         lines.append(f"CHECK FAILED ({len(verdict['problems'])} problems):")
         lines.extend(f"  - {text}" for text in verdict["problems"][:50])

@@ -29,9 +29,10 @@ from pathlib import Path
 import gevent
 from locust import HttpUser, between, events, task
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/, for seed's text
+# Locust loads this file by its path: the repository root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import seed  # noqa: E402
+from bench import seed  # noqa: E402  (its post text generator)
 
 PLAN = json.loads(Path(os.environ["LOAD_PLAN"]).read_text())
 TIMEOUT = 30  # seconds; a write with no answer by then is reported as unanswered
@@ -62,13 +63,18 @@ def _record(entry: dict) -> None:
 
 
 @events.request.add_listener
-def _on_request(request_type, name, response_time, response_length, response=None,
-                exception=None, **kwargs):
+def _on_request(
+    request_type, name, response_time, response_length, response=None, exception=None, **kwargs
+):
     status = response.status_code if response is not None and exception is None else 0
     if status == 0 and response is not None:
         status = response.status_code or 0
-    entry = {"kind": name, "ms": round(response_time, 2), "status": status,
-             "t": round(time.time(), 3)}
+    entry = {
+        "kind": name,
+        "ms": round(response_time, 2),
+        "status": status,
+        "t": round(time.time(), 3),
+    }
     if exception is not None and status == 0:
         entry["error"] = repr(exception)[:300]
     if status >= 500 or status == 0:
@@ -128,8 +134,7 @@ class Person(HttpUser):
         return self.client.get(path, name=kind, timeout=TIMEOUT, allow_redirects=False)
 
     def post(self, path: str, kind: str, data: dict):
-        return self.client.post(path, name=kind, data=data, timeout=TIMEOUT,
-                                allow_redirects=False)
+        return self.client.post(path, name=kind, data=data, timeout=TIMEOUT, allow_redirects=False)
 
     def browse(self) -> None:
         """Index → a board (sometimes its next page) → a topic (sometimes a later page)."""
@@ -145,15 +150,22 @@ class Person(HttpUser):
         if found:
             self.topics = found
             topic = random.choice(found)
-            path = f"/t/{topic}" + (f"?page={random.randint(2, 4)}"
-                                    if random.random() < 0.15 else "")
+            path = f"/t/{topic}" + (
+                f"?page={random.randint(2, 4)}" if random.random() < 0.15 else ""
+            )
             self.get(path, "topic")
 
     def log_in(self, username: str) -> bool:
         form = self.get("/login", "login form")
-        answer = self.post("/login", "log in", {
-            "csrf_token": _token(form.text) or "", "login": username,
-            "password": PLAN["password"]})
+        answer = self.post(
+            "/login",
+            "log in",
+            {
+                "csrf_token": _token(form.text) or "",
+                "login": username,
+                "password": PLAN["password"],
+            },
+        )
         _record({"write": "login", "who": username, "status": answer.status_code})
         return answer.status_code == 302
 
@@ -191,13 +203,18 @@ class Member(Person):
         if form.status_code != 200:  # a locked topic, a board closed to posts
             return
         marker, body = self._text()
-        data = {**hidden_fields(form.text), "body": body, "content_warning": "",
-                **fields}
+        data = {**hidden_fields(form.text), "body": body, "content_warning": "", **fields}
         started = time.time()
         answer = self.post(form_path, kind, data)
-        entry = {"write": kind, "marker": marker, "who": self.username,
-                 "status": answer.status_code, "location": answer.headers.get("Location", ""),
-                 "topic": topic, "at": started}
+        entry = {
+            "write": kind,
+            "marker": marker,
+            "who": self.username,
+            "status": answer.status_code,
+            "location": answer.headers.get("Location", ""),
+            "topic": topic,
+            "at": started,
+        }
         if answer.status_code != 302:
             entry["body"] = (answer.text or "")[:KEPT_BODY]
             entry["retry_after"] = answer.headers.get("Retry-After")
@@ -225,8 +242,9 @@ class Member(Person):
             self.browse()
         if self.boards:
             marker_title = f"Load test {PLAN['run_id']} {random.randint(1, 10**6)}"
-            self._write("new topic", f"/b/{random.choice(self.boards)}/new",
-                        {"title": marker_title})
+            self._write(
+                "new topic", f"/b/{random.choice(self.boards)}/new", {"title": marker_title}
+            )
 
 
 class Moderator(Person):
@@ -254,10 +272,12 @@ class Moderator(Person):
         if page.status_code != 200:
             return
         if CLAIM_FORM.search(page.text) and "I'm handling this" in page.text:
-            answer = self.post(f"/review/{item}/claim", "claim",
-                               {"csrf_token": _token(page.text) or ""})
-            _record({"write": "claim", "item": item, "who": self.username,
-                     "status": answer.status_code})
+            answer = self.post(
+                f"/review/{item}/claim", "claim", {"csrf_token": _token(page.text) or ""}
+            )
+            _record(
+                {"write": "claim", "item": item, "who": self.username, "status": answer.status_code}
+            )
             page = self.get(f"/review/{item}", "review item")
             if page.status_code != 200:
                 return
@@ -266,14 +286,28 @@ class Moderator(Person):
         choice = "reject" if random.random() < 0.2 and "reject" in actions else "approve"
         if version is None or choice not in actions:
             return
-        data = {"csrf_token": _token(page.text) or "", "version": version.group(1),
-                "action": choice, "template": "", "body": "", "board": "", "days": "",
-                "reason": "Thank you: please say this again without the details."
-                if choice == "reject" else ""}
+        data = {
+            "csrf_token": _token(page.text) or "",
+            "version": version.group(1),
+            "action": choice,
+            "template": "",
+            "body": "",
+            "board": "",
+            "days": "",
+            "reason": "Thank you: please say this again without the details."
+            if choice == "reject"
+            else "",
+        }
         # The CSRF token of the page is the same for each of its forms (one per session).
         answer = self.post(f"/review/{item}", "decide", data)
-        entry = {"write": "decide", "item": item, "version": int(version.group(1)),
-                 "action": choice, "who": self.username, "status": answer.status_code}
+        entry = {
+            "write": "decide",
+            "item": item,
+            "version": int(version.group(1)),
+            "action": choice,
+            "who": self.username,
+            "status": answer.status_code,
+        }
         if answer.status_code not in (302, 409):
             entry["body"] = (answer.text or "")[:KEPT_BODY]
         _record(entry)

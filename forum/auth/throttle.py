@@ -58,8 +58,10 @@ def _enabled() -> bool:
 def _keys(identity: str) -> list[tuple[Scope, str]]:
     """Storage keys: hashed, so no email address sits in Redis."""
     address = request.remote_addr or "unknown"
-    return [(scope, f"kindred-login:{scope.name}:{_digest(value)}")
-            for scope, value in ((ACCOUNT, identity), (ADDRESS, address))]
+    return [
+        (scope, f"kindred-login:{scope.name}:{_digest(value)}")
+        for scope, value in ((ACCOUNT, identity), (ADDRESS, address))
+    ]
 
 
 def _digest(value: str) -> str:

@@ -14,6 +14,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from flask_login.config import COOKIE_NAME
 
@@ -21,6 +22,7 @@ from ..access import ANONYMOUS, MEMBER, PUBLIC, access
 from ..content import is_invisible_or_control
 from ..extensions import limiter
 from ..forms import show_service_error
+from ..models import User
 from ..services import ServiceError, accounts, leaving
 from . import throttle
 from .forms import (
@@ -77,12 +79,17 @@ def back_to(default: str) -> str:
 @bp.route("/register", methods=["GET", "POST"])
 @access(ANONYMOUS)
 @limiter.limit(ACCOUNT_MAIL_LIMIT, exempt_when=_post_only)
-def register():
+def register() -> ResponseReturnValue:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            accounts.register(form.username.data, form.email.data, form.password.data,
-                              digest=form.digest.data, timezone=form.timezone.data)
+            accounts.register(
+                form.username.data,
+                form.email.data,
+                form.password.data,
+                digest=form.digest.data,
+                timezone=form.timezone.data,
+            )
         except ServiceError as error:
             show_service_error(form, error)
         else:
@@ -95,39 +102,40 @@ def register():
 
 @bp.route("/register/check-email")
 @access(PUBLIC)
-def check_email():
+def check_email() -> ResponseReturnValue:
     return render_template("auth/check_email.html")
 
 
 @bp.route("/verify/<token>")
 @access(PUBLIC)
-def verify_email(token: str):
+def verify_email(token: str) -> ResponseReturnValue:
     user = accounts.verify_email(token)
     if user is None:
         return render_template("auth/link_expired.html", purpose="confirm"), 400
     flash("Thank you: your email address is confirmed. You can post now.", "success")
-    return redirect(url_for("boards.index") if current_user.is_authenticated
-                    else url_for("auth.login"))
+    return redirect(
+        url_for("boards.index") if current_user.is_authenticated else url_for("auth.login")
+    )
 
 
 @bp.route("/verify/resend", methods=["POST"])
 @access(MEMBER)
 @limiter.limit(ACCOUNT_MAIL_LIMIT)
-def resend_verification():
+def resend_verification() -> ResponseReturnValue:
     if SimpleActionForm().validate_on_submit():
         if accounts.resend_verification(current_user):
-            flash("We've sent a new confirmation link. It may take a minute to arrive.",
-                  "success")
+            flash("We've sent a new confirmation link. It may take a minute to arrive.", "success")
         else:
-            flash("We couldn't send the email just now. Please try again in a few minutes.",
-                  "error")
+            flash(
+                "We couldn't send the email just now. Please try again in a few minutes.", "error"
+            )
     return redirect(url_for("auth.account"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @access(ANONYMOUS)
 @limiter.limit(LOGIN_LIMIT, exempt_when=_post_only)
-def login():
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         identity = accounts.login_identity(form.login.data)
@@ -137,9 +145,11 @@ def login():
             form.form_errors.append(
                 f"There have been too many wrong passwords for this account or from your "
                 f"connection. For your safety, please wait {throttle.in_words(wait)} and try "
-                "again. If you have forgotten your password, you can reset it by email.")
+                "again. If you have forgotten your password, you can reset it by email."
+            )
             response = current_app.make_response(
-                (render_template("auth/login.html", form=form), 429))
+                (render_template("auth/login.html", form=form), 429)
+            )
             response.headers["Retry-After"] = str(wait)
             return response
         user = accounts.authenticate(form.login.data, form.password.data)
@@ -164,20 +174,23 @@ def login():
             session.clear()
             login_user(user, remember=form.remember.data)
             if cancelled:
-                flash("Welcome back. Your account will not be deleted: logging in cancelled "
-                      "the deletion, and your account stays as it was.", "success")
+                flash(
+                    "Welcome back. Your account will not be deleted: logging in cancelled "
+                    "the deletion, and your account stays as it was.",
+                    "success",
+                )
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 
-def _identities_of(user) -> list[str]:
+def _identities_of(user: User) -> list[str]:
     """Every way of naming the account on the login form."""
     return [accounts.login_identity(user.username), accounts.login_identity(user.email)]
 
 
 @bp.route("/logout", methods=["POST"])
 @access(PUBLIC)
-def logout():
+def logout() -> ResponseReturnValue:
     if SimpleActionForm().validate_on_submit():
         logout_user()
         session.clear()
@@ -188,7 +201,7 @@ def logout():
 @bp.route("/reset", methods=["GET", "POST"])
 @access(PUBLIC)
 @limiter.limit(ACCOUNT_MAIL_LIMIT, exempt_when=_post_only)
-def request_reset():
+def request_reset() -> ResponseReturnValue:
     form = RequestResetForm()
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
@@ -199,7 +212,7 @@ def request_reset():
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @access(PUBLIC)
 @limiter.limit(ACCOUNT_MAIL_LIMIT, exempt_when=_post_only)
-def reset_password(token: str):
+def reset_password(token: str) -> ResponseReturnValue:
     if not accounts.reset_token_is_valid(token):
         return render_template("auth/link_expired.html", purpose="reset"), 400
     form = ResetPasswordForm()
@@ -214,27 +227,29 @@ def reset_password(token: str):
             throttle.record_success(_identities_of(user))  # the mailed link proved who they are
             logout_user()
             session.clear()
-            flash("Your password is changed and you are logged out everywhere. "
-                  "Please log in with the new password.", "success")
+            flash(
+                "Your password is changed and you are logged out everywhere. "
+                "Please log in with the new password.",
+                "success",
+            )
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/account")
 @access(MEMBER)
-def account():
+def account() -> ResponseReturnValue:
     return render_template("auth/account.html", resend_form=SimpleActionForm())
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @access(MEMBER)
 @limiter.limit(LOGIN_LIMIT, exempt_when=_post_only)  # the current password can be guessed here
-def change_password():
+def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data,
-                                     form.password.data)
+            accounts.change_password(current_user, form.current_password.data, form.password.data)
         except ServiceError as error:
             show_service_error(form, error)
         else:
@@ -242,7 +257,6 @@ def change_password():
             # new token (and a new remember-me cookie if it had one).
             cookie = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
             login_user(current_user._get_current_object(), remember=cookie in request.cookies)
-            flash("Your password is changed. You are logged out on every other device.",
-                  "success")
+            flash("Your password is changed. You are logged out on every other device.", "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200

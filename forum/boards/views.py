@@ -10,9 +10,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms import SubmitField
 
@@ -23,9 +23,8 @@ from ..extensions import db, limiter
 from ..forms import show_service_error
 from ..http import parse_id
 from ..models import Board, Post, PostRevision, PostStatus, Topic
-from ..moderation.queue import my_waiting_posts
-from ..page_cache import page_cache
-from ..services import PermissionDenied, ServiceError, admin, posting, reactions
+from ..services import PermissionDenied, ServiceError, post_state, posting
+from . import board_page, topic_page
 from .forms import DeleteForm, EditForm, ReplyForm, TopicForm
 
 bp = Blueprint("boards", __name__)
@@ -38,8 +37,9 @@ def _only_posts() -> bool:
 
     A preview is judged as the form judges it (an empty "preview=" posts for real).
     """
-    return request.method != "POST" or \
-        request.form.get("preview", "") not in SubmitField.false_values
+    return (
+        request.method != "POST" or request.form.get("preview", "") not in SubmitField.false_values
+    )
 
 
 def _readable_board_or_404(slug: str) -> Board:
@@ -58,8 +58,9 @@ def _readable_topic_or_404(topic_id: int) -> Topic:
 
 def _visible_post_or_404(post_id: int) -> Post:
     post = db.get_or_404(Post, post_id)
-    if post.status not in queries.THREAD_STATUSES or \
-            not permissions.can_see_topic(current_user, post.topic):
+    if post.status not in queries.THREAD_STATUSES or not permissions.can_see_topic(
+        current_user, post.topic
+    ):
         abort(404)
     return post
 
@@ -71,17 +72,23 @@ def _page_number() -> int:
 def _after_posting(submission: posting.Submission) -> None:
     """Tell the author what happens next: waiting for a moderator, and help if they need it."""
     if submission.screening.crisis:
-        flash("It sounds like things may be really hard right now. You don't have to face "
-              "this alone: the people below are there to listen, any time.", "crisis")
+        flash(
+            "It sounds like things may be really hard right now. You don't have to face "
+            "this alone: the people below are there to listen, any time.",
+            "crisis",
+        )
     if submission.is_waiting:
-        flash(submission.screening.member_message or
-              "A moderator will look at your post before others see it.", "waiting")
+        flash(
+            submission.screening.member_message
+            or "A moderator will look at your post before others see it.",
+            "waiting",
+        )
 
 
-def _preview(form) -> str | None:
+def _preview(form: TopicForm | ReplyForm | EditForm) -> str | None:
     """Sanitised HTML of what the member typed, or None (errors are put on the form)."""
     try:
-        return posting.prepare(form.body.data, form.content_warning.data).html
+        return post_state.prepare(form.body.data, form.content_warning.data).html
     except ServiceError as error:
         show_service_error(form, error)
         return None
@@ -89,24 +96,20 @@ def _preview(form) -> str | None:
 
 @bp.route("/")
 @access(PUBLIC)
-def index():
+def index() -> ResponseReturnValue:
     return render_template("boards/index.html", boards=queries.board_list(current_user))
 
 
 @bp.route("/b/<slug:slug>")
 @access(PUBLIC)
-def board(slug: str):
-    board = _readable_board_or_404(slug)
-    page = queries.topics_page(board, current_app.config["TOPICS_PER_PAGE"],
-                               after=request.args.get("after"),
-                               before=request.args.get("before"))
-    return render_template("boards/board.html", board=board, page=page)
+def board(slug: str) -> ResponseReturnValue:
+    return board_page.render(slug, request.args.get("after"), request.args.get("before"))
 
 
 @bp.route("/b/<slug:slug>/new", methods=["GET", "POST"])
 @access(VERIFIED)
 @limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
-def new_topic(slug: str):
+def new_topic(slug: str) -> ResponseReturnValue:
     board = _readable_board_or_404(slug)
     if (refusal := permissions.why_cannot_post_in(current_user, board)) is not None:
         abort(403, refusal)
@@ -117,57 +120,34 @@ def new_topic(slug: str):
             preview_html = _preview(form)
         else:
             try:
-                submission = posting.create_topic(current_user, board, form.title.data,
-                                                  form.body.data, form.content_warning.data,
-                                                  submission_key=form.submission_key.data)
+                submission = posting.create_topic(
+                    current_user,
+                    board,
+                    form.title.data,
+                    form.body.data,
+                    form.content_warning.data,
+                    submission_key=form.submission_key.data,
+                )
             except ServiceError as error:
                 show_service_error(form, error)
             else:
                 _after_posting(submission)
                 return redirect(url_for("boards.topic", topic_id=submission.topic.id))
     status = 400 if form.errors else 200
-    return render_template("boards/new_topic.html", board=board, form=form,
-                           preview_html=preview_html), status
+    return render_template(
+        "boards/new_topic.html", board=board, form=form, preview_html=preview_html
+    ), status
 
 
 @bp.route("/t/<int:topic_id>")
 @access(PUBLIC)
-def topic(topic_id: int):
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    requested_page = _page_number()
-    cache_key = None
-    # A logged-out visitor with no message waiting sees what every such visitor sees.
-    if not current_user.is_authenticated and "_flashes" not in session:
-        stamp = queries.topic_stamp(topic_id)
-        if stamp is None or not stamp.is_public or stamp.status != PostStatus.PUBLISHED:
-            abort(404)
-        cache_key = (topic_id, requested_page, per_page, stamp.revision)
-        if (cached := page_cache().get(cache_key)) is not None:
-            return cached
-
-    topic = _readable_topic_or_404(topic_id)
-    total = queries.thread_length(topic.id)
-    page_count = max(1, -(-total // per_page))
-    page = min(requested_page, page_count)
-    posts = queries.posts_page(topic, page, per_page)
-    # Only members who may post get the form, so nobody types a reply that cannot be sent.
-    cannot_reply = permissions.why_cannot_reply(current_user, topic)
-    reply_form = ReplyForm(formdata=None) if cannot_reply is None else None
-    waiting = my_waiting_posts(current_user, topic.id) if current_user.is_authenticated else []
-    html = render_template("boards/topic.html", topic=topic, posts=posts, page=page,
-                           page_count=page_count, reply_form=reply_form,
-                           cannot_reply=cannot_reply, waiting=waiting,
-                           moderation_hours=admin.moderation_hours() if waiting else "",
-                           reactions=reactions.state_for(current_user, topic, posts))
-    # Only real pages: ?page=9999 shows the last page, and must not store a copy per number.
-    if cache_key is not None and page == requested_page:
-        page_cache().put(cache_key, html)
-    return html
+def topic(topic_id: int) -> ResponseReturnValue:
+    return topic_page.render(topic_id, _page_number())
 
 
 @bp.route("/p/<int:post_id>")
 @access(PUBLIC)
-def permalink(post_id: int):
+def permalink(post_id: int) -> ResponseReturnValue:
     """A stable link to one post: lands on the page of the thread that holds it."""
     post = _visible_post_or_404(post_id)
     page = queries.page_of_post(post, current_app.config["POSTS_PER_PAGE"])
@@ -178,7 +158,7 @@ def permalink(post_id: int):
 @bp.route("/t/<int:topic_id>/reply", methods=["GET", "POST"])
 @access(VERIFIED)
 @limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
-def reply(topic_id: int):
+def reply(topic_id: int) -> ResponseReturnValue:
     topic = _readable_topic_or_404(topic_id)
     if (refusal := permissions.why_cannot_reply(current_user, topic)) is not None:
         abort(403, refusal)
@@ -198,20 +178,25 @@ def reply(topic_id: int):
             quoted_id = parse_id(form.quote_of.data)
             quote_of = db.session.get(Post, quoted_id) if quoted_id else None
             try:
-                submission = posting.create_reply(current_user, topic, form.body.data,
-                                                  form.content_warning.data, quote_of=quote_of,
-                                                  submission_key=form.submission_key.data)
+                submission = posting.create_reply(
+                    current_user,
+                    topic,
+                    form.body.data,
+                    form.content_warning.data,
+                    quote_of=quote_of,
+                    submission_key=form.submission_key.data,
+                )
             except ServiceError as error:
                 show_service_error(form, error)
             else:
                 _after_posting(submission)
                 if submission.is_waiting:
-                    return redirect(url_for("boards.topic", topic_id=topic.id,
-                                            _anchor="waiting"))
+                    return redirect(url_for("boards.topic", topic_id=topic.id, _anchor="waiting"))
                 return redirect(url_for("boards.permalink", post_id=submission.post.id))
     status = 400 if form.errors else 200
-    return render_template("boards/reply.html", topic=topic, form=form,
-                           preview_html=preview_html), status
+    return render_template(
+        "boards/reply.html", topic=topic, form=form, preview_html=preview_html
+    ), status
 
 
 def _editable_post_or_403(post_id: int) -> Post:
@@ -231,9 +216,9 @@ def _own_post_or_403(post_id: int) -> Post:
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
 @access(VERIFIED)
 @limiter.limit(POSTING_LIMIT, exempt_when=_only_posts)
-def edit(post_id: int):
+def edit(post_id: int) -> ResponseReturnValue:
     post = _editable_post_or_403(post_id)
-    is_first = posting.is_first_post(post)
+    is_first = post_state.is_first_post(post)
     form = EditForm()
     preview_html = None
     if request.method == "GET":
@@ -245,9 +230,13 @@ def edit(post_id: int):
             preview_html = _preview(form)
         else:
             try:
-                submission = posting.edit_post(current_user, post, form.body.data,
-                                               form.content_warning.data,
-                                               title=form.title.data if is_first else None)
+                submission = posting.edit_post(
+                    current_user,
+                    post,
+                    form.body.data,
+                    form.content_warning.data,
+                    title=form.title.data if is_first else None,
+                )
             except PermissionDenied:
                 abort(403)
             except ServiceError as error:
@@ -256,17 +245,19 @@ def edit(post_id: int):
                 flash("Your changes are saved.", "success")
                 _after_posting(submission)
                 if submission.is_waiting:
-                    return redirect(url_for("boards.topic", topic_id=post.topic_id,
-                                            _anchor="waiting"))
+                    return redirect(
+                        url_for("boards.topic", topic_id=post.topic_id, _anchor="waiting")
+                    )
                 return redirect(url_for("boards.permalink", post_id=post.id))
     status = 400 if form.errors else 200
-    return render_template("boards/edit.html", post=post, form=form, is_first=is_first,
-                           preview_html=preview_html), status
+    return render_template(
+        "boards/edit.html", post=post, form=form, is_first=is_first, preview_html=preview_html
+    ), status
 
 
 @bp.route("/p/<int:post_id>/delete", methods=["GET", "POST"])
 @access(VERIFIED)
-def delete(post_id: int):
+def delete(post_id: int) -> ResponseReturnValue:
     post = _own_post_or_403(post_id)
     form = DeleteForm()
     if form.validate_on_submit():
@@ -274,19 +265,22 @@ def delete(post_id: int):
             posting.delete_post(current_user, post)
         except PermissionDenied:
             abort(403)
-        flash("Your post was removed. A placeholder stays so the conversation still reads.",
-              "success")
+        flash(
+            "Your post was removed. A placeholder stays so the conversation still reads.", "success"
+        )
         return redirect(url_for("boards.permalink", post_id=post.id))
     return render_template("boards/delete.html", post=post, form=form)
 
 
 @bp.route("/p/<int:post_id>/history")
 @access(MODERATOR)
-def history(post_id: int):
+def history(post_id: int) -> ResponseReturnValue:
     post = db.get_or_404(Post, post_id)
     if not permissions.can_see_history(current_user, post):
         abort(403)
     revisions = db.session.scalars(
-        db.select(PostRevision).where(PostRevision.post_id == post.id)
-        .order_by(PostRevision.id.desc())).all()
+        db.select(PostRevision)
+        .where(PostRevision.post_id == post.id)
+        .order_by(PostRevision.id.desc())
+    ).all()
     return render_template("boards/history.html", post=post, revisions=revisions)

@@ -30,9 +30,17 @@ from flask import current_app
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .. import mail, outbox
+from .. import mail, mail_rules, outbox
 from ..extensions import db
-from ..models import DigestDelivery, DigestFrequency, MailKind, MailSettings, User, utcnow
+from ..models import (
+    DigestDelivery,
+    DigestFrequency,
+    DigestStatus,
+    MailKind,
+    MailSettings,
+    User,
+    utcnow,
+)
 from ..services import mail_settings
 from . import schedule
 from .build import Digest, DigestTopic, Member, RunCache, build_digests
@@ -54,13 +62,24 @@ class RunReport:
 
 
 def count_due(now: datetime | None = None) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(MailSettings).where(
-        MailSettings.next_digest_at <= (now or utcnow()))) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MailSettings)
+            .where(MailSettings.next_digest_at <= (now or utcnow()))
+        )
+        or 0
+    )
 
 
-def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: bool = False,
-             batch_size: int = BATCH_SIZE,
-             progress: Callable[[RunReport, int], None] | None = None) -> RunReport:
+def send_due(
+    now: datetime | None = None,
+    *,
+    limit: int | None = None,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[RunReport, int], None] | None = None,
+) -> RunReport:
     """Build and send every digest due at `now` (the clock, unless a test sets it).
 
     `progress(report, members_in_batch)` is called after each batch. While a batch is
@@ -105,7 +124,7 @@ def send_due(now: datetime | None = None, *, limit: int | None = None, dry_run: 
     return report
 
 
-def _another_sender(error: Exception) -> bool:
+def _another_sender(error: IntegrityError | OperationalError) -> bool:
     if isinstance(error, IntegrityError):
         return True  # the unique key on (member, period): someone recorded it first
     return db.engine.dialect.name == "sqlite" and "locked" in str(error.orig).lower()
@@ -114,8 +133,9 @@ def _another_sender(error: Exception) -> bool:
 def prune(now: datetime | None = None) -> None:
     """Forget digest records past any period they could guard, and old sent mail."""
     now = now or utcnow()
-    db.session.execute(sa.delete(DigestDelivery).where(
-        DigestDelivery.created_at < now - KEEP_DELIVERIES))
+    db.session.execute(
+        sa.delete(DigestDelivery).where(DigestDelivery.created_at < now - KEEP_DELIVERIES)
+    )
     db.session.commit()
     outbox.prune(now)
 
@@ -124,9 +144,13 @@ def _claim(now: datetime, size: int, after_user_id: int) -> list[tuple[MailSetti
     """Due members, in order. On PostgreSQL their rows stay locked to this copy until the
     batch commits; on SQLite (one writer, which _write_lock takes before any write) a
     copy may read members another is building, and _still_due sorts that out."""
-    query = (sa.select(MailSettings, User).join(User, User.id == MailSettings.user_id)
-             .where(MailSettings.next_digest_at <= now, MailSettings.user_id > after_user_id)
-             .order_by(MailSettings.user_id).limit(size))
+    query = (
+        sa.select(MailSettings, User)
+        .join(User, User.id == MailSettings.user_id)
+        .where(MailSettings.next_digest_at <= now, MailSettings.user_id > after_user_id)
+        .order_by(MailSettings.user_id)
+        .limit(size)
+    )
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=MailSettings)
     return [(settings, user) for settings, user in db.session.execute(query)]
@@ -137,93 +161,127 @@ class _Outcome:
     """What a batch decided for one member, written once the batch has SQLite's lock."""
 
     settings: MailSettings
+    user: User
+    due: datetime  # the scheduled time it was claimed for (next_digest_at <= now)
+    period: str
     digest: Digest | None = None  # None: skipped
     letter: outbox.Letter | None = None
     failed: bool = False
 
 
-def _handle_batch(batch, now: datetime, report: RunReport, dry_run: bool,
-                  sections: _Sections, cache: RunCache) -> list[int]:
+def _handle_batch(
+    batch, now: datetime, report: RunReport, dry_run: bool, sections: _Sections, cache: RunCache
+) -> list[int]:
     """Build the batch's digests, then record them: the outbox ids queued."""
-    periods = {settings.user_id: schedule.period_key(settings.digest, settings.next_digest_at,
-                                                     settings.timezone)
-               for settings, _ in batch}
-    had = set(db.session.execute(
-        sa.select(DigestDelivery.user_id, DigestDelivery.period)
-        .where(DigestDelivery.user_id.in_(periods))))
+    outcomes = _outcomes(batch)
+    for digest in build_digests(_members_to_build(outcomes, now), cache):
+        outcome = outcomes[digest.member.user_id]
+        outcome.digest = digest
+        if not digest.is_empty and not dry_run:
+            _prepare_letter(outcome, digest, sections)
+    if dry_run:
+        _report_dry_run(outcomes, report)
+        return []
+    return _record(outcomes, now, report)
 
-    outcomes: dict[int, _Outcome] = {}
-    members, users = [], {}
-    for settings, user in batch:
-        outcomes[user.id], users[user.id] = _Outcome(settings), user
-        mailable = bool(user.email) and user.is_verified and not user.is_banned \
-            and user.deletion_due_at is None  # asked to leave: see mail_settings.mail_wanted
-        paused = settings.paused_until is not None and settings.paused_until > now
-        if (not mailable or paused or settings.digest == DigestFrequency.NONE
-                or (user.id, periods[user.id]) in had):
+
+def _outcomes(batch) -> dict[int, _Outcome]:
+    """Each claimed member with the period their due digest is for."""
+    return {
+        user.id: _Outcome(
+            settings,
+            user,
+            settings.next_digest_at,
+            schedule.period_key(settings.digest, settings.next_digest_at, settings.timezone),
+        )
+        for settings, user in batch
+    }
+
+
+def _members_to_build(outcomes: dict[int, _Outcome], now: datetime) -> list[Member]:
+    """Those who may be mailed a digest now and have not had this period's (one query)."""
+    recorded = schedule.deliveries_of(outcomes)
+    members = []
+    for user_id, outcome in outcomes.items():
+        settings = outcome.settings
+        wanted = mail_rules.member_wants(outcome.user, settings, MailKind.DIGEST, now)
+        had = recorded.get(user_id, [])
+        if not wanted or schedule.had_periods_digest(had, outcome.period, outcome.due):
             continue
         # From where the last digest stopped, so nothing falls between two digests (a
         # 25-hour day, an hour moved later, a late run); but after a long pause or a
         # stretch without a digest, only the last two periods: old news is not news.
         oldest = now - 2 * schedule.PERIOD_LENGTH[DigestFrequency(settings.digest)]
         covered_from = max(settings.digest_covered_until or oldest, oldest)
-        members.append(Member(user.id, user.username, covered_from, now))
+        members.append(Member(user_id, outcome.user.username, covered_from, now))
+    return members
 
-    for digest in build_digests(members, cache):
-        outcome = outcomes[digest.member.user_id]
-        outcome.digest = digest
-        if digest.is_empty or dry_run:
-            continue
-        try:
-            outcome.letter = outbox.prepare(_message(digest, users[digest.member.user_id],
-                                                     outcome.settings, sections))
-        except Exception:  # one member's digest must not stop everyone else's
-            current_app.logger.exception("could not build the digest of member %s",
-                                         digest.member.user_id)
-            outcome.failed = True
 
-    if dry_run:
-        for user_id, outcome in outcomes.items():
-            report.members += 1
-            digest = outcome.digest
-            if digest is None:
-                report.skipped += 1
-            elif digest.is_empty:
-                report.empty += 1
-            else:
-                report.sent += 1
-                report.lines.append(
-                    f"{users[user_id].username}: {outcome.settings.digest} digest for "
-                    f"{periods[user_id]}, {len(digest.topics)} topics with news, "
-                    f"{len(digest.unanswered)} waiting for a reply")
-        return []
+def _prepare_letter(outcome: _Outcome, digest: Digest, sections: _Sections) -> None:
+    try:
+        outcome.letter = outbox.prepare(_message(digest, outcome.user, outcome.settings, sections))
+    except Exception:  # one member's digest must not stop everyone else's
+        current_app.logger.exception("could not build the digest of member %s", outcome.user.id)
+        outcome.failed = True
 
+
+def _report_dry_run(outcomes: dict[int, _Outcome], report: RunReport) -> None:
+    for outcome in outcomes.values():
+        report.members += 1
+        digest = outcome.digest
+        if digest is None:
+            report.skipped += 1
+        elif digest.is_empty:
+            report.empty += 1
+        else:
+            report.sent += 1
+            report.lines.append(
+                f"{outcome.user.username}: {outcome.settings.digest} digest for "
+                f"{outcome.period}, {len(digest.topics)} topics with news, "
+                f"{len(digest.unanswered)} waiting for a reply"
+            )
+
+
+def _record(outcomes: dict[int, _Outcome], now: datetime, report: RunReport) -> list[int]:
+    """Queue the mail, record each digest and move each member on: the outbox ids."""
     still_due = _still_due(list(outcomes), now)
     queued = []
     for user_id, outcome in outcomes.items():
         if user_id not in still_due:
             continue  # another copy did this member while this one was building
         report.members += 1
-        settings, digest = outcome.settings, outcome.digest
+        digest = outcome.digest
         if digest is None:
             report.skipped += 1
         else:
-            status = "failed" if outcome.failed else "empty" if digest.is_empty else "queued"
             if outcome.letter is not None:
-                queued.append(outbox.queue(outcome.letter, user_id=user_id,
-                                           kind=MailKind.DIGEST))
+                queued.append(outbox.queue(outcome.letter, user_id=user_id, kind=MailKind.DIGEST))
                 report.sent += 1
             report.failed += outcome.failed
-            report.empty += status == "empty"
-            db.session.add(DigestDelivery(
-                user_id=user_id, period=periods[user_id], status=status,
-                covered_from=digest.member.covered_from,
-                covered_until=digest.member.covered_until))
-            if not outcome.failed:  # a digest that could not be built: its news waits
-                settings.digest_covered_until = digest.member.covered_until
-        mail_settings.reschedule(settings, now)
+            report.empty += digest.is_empty and not outcome.failed
+            _record_delivery(outcome, digest)
+        schedule.move_on(outcome.settings, now)
     db.session.flush()  # the outbox ids, without reading each row again after the commit
     return [row.id for row in queued]
+
+
+def _record_delivery(outcome: _Outcome, digest: Digest) -> None:
+    status = DigestStatus.QUEUED
+    if outcome.failed:
+        status = DigestStatus.FAILED
+    elif digest.is_empty:
+        status = DigestStatus.EMPTY
+    db.session.add(
+        DigestDelivery(
+            user_id=outcome.user.id,
+            period=outcome.period,
+            status=status,
+            covered_from=digest.member.covered_from,
+            covered_until=digest.member.covered_until,
+        )
+    )
+    if not outcome.failed:  # a digest that could not be built: its news waits
+        outcome.settings.digest_covered_until = digest.member.covered_until
 
 
 def _still_due(user_ids: list[int], now: datetime) -> set[int]:
@@ -235,28 +293,38 @@ def _still_due(user_ids: list[int], now: datetime) -> set[int]:
     """
     if db.engine.dialect.name == "sqlite":
         # An UPDATE that matches nothing still takes SQLite's write lock.
-        db.session.execute(sa.update(MailSettings).where(sa.false())
-                           .values(version=MailSettings.version))
+        db.session.execute(
+            sa.update(MailSettings).where(sa.false()).values(version=MailSettings.version)
+        )
     # populate_existing: the settings are written from what they are now, not as read.
-    return {settings.user_id for settings in db.session.scalars(
-        sa.select(MailSettings)
-        .where(MailSettings.user_id.in_(user_ids), MailSettings.next_digest_at <= now)
-        .execution_options(populate_existing=True))}
+    return {
+        settings.user_id
+        for settings in db.session.scalars(
+            sa.select(MailSettings)
+            .where(MailSettings.user_id.in_(user_ids), MailSettings.next_digest_at <= now)
+            .execution_options(populate_existing=True)
+        )
+    }
 
 
-def _message(digest: Digest, user: User, settings: MailSettings,
-             sections: _Sections | None = None):
+def _message(digest: Digest, user: User, settings: MailSettings, sections: _Sections | None = None):
     frequency = "daily" if settings.digest == DigestFrequency.DAILY else "weekly"
     site = current_app.config["SITE_NAME"]
     zone = schedule.zone(settings.timezone)
     sections = sections or _Sections()
     return mail.build_message(
-        user.email, f"Your {frequency} digest from {site}", "digest",
+        user.email,
+        f"Your {frequency} digest from {site}",
+        "digest",
         unsubscribe_url=mail_settings.unsubscribe_url(settings, MailKind.DIGEST),
-        digest=digest, frequency=frequency, username=user.username, zone=zone,
+        digest=digest,
+        frequency=frequency,
+        username=user.username,
+        zone=zone,
         settings_url=mail.url_for_mail("mail_settings.settings"),
         topic_html=partial(sections.render, "html", zone=zone),
-        topic_text=partial(sections.render, "txt", zone=zone))
+        topic_text=partial(sections.render, "txt", zone=zone),
+    )
 
 
 class _Sections:
@@ -275,13 +343,28 @@ class _Sections:
         which it is: the output of an autoescaping template."""
         # Everything the part shows is in the key (a title or a content warning may change
         # between two batches), the zone only as the offset of each time shown.
-        key = (part, topic.topic_id, topic.title, topic.board_name, topic.is_new,
-               tuple((post.post_id, post.author, post.content_warning, post.excerpt,
-                      zone.utcoffset(post.published_at)) for post in topic.posts))
+        key = (
+            part,
+            topic.topic_id,
+            topic.title,
+            topic.board_name,
+            topic.is_new,
+            tuple(
+                (
+                    post.post_id,
+                    post.author,
+                    post.content_warning,
+                    post.excerpt,
+                    zone.utcoffset(post.published_at),
+                )
+                for post in topic.posts
+            ),
+        )
         if key not in self._rendered:
             if len(self._rendered) >= self.KEEP:
                 self._rendered.clear()
             text = current_app.jinja_env.get_template(f"email/_digest_topic.{part}").render(
-                topic=topic, zone=zone)
+                topic=topic, zone=zone
+            )
             self._rendered[key] = Markup(text) if part == "html" else text
         return self._rendered[key]

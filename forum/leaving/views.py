@@ -41,9 +41,13 @@ def download():
         flash("The download form had expired. Please try again.", "error")
         return redirect(url_for("auth.account"))
     now = utcnow()
-    response = send_file(export.build_archive(current_user, now), mimetype="application/zip",
-                         as_attachment=True,
-                         download_name=f"kindred-data-{now:%Y-%m-%d}.zip", max_age=0)
+    response = send_file(
+        export.build_archive(current_user, now),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"kindred-data-{now:%Y-%m-%d}.zip",
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -56,8 +60,9 @@ def delete_account():
     form = DeleteAccountForm()
     if refusal is None and form.validate_on_submit():
         try:
-            due = leaving.schedule_deletion(current_user, form.password.data,
-                                            keep_posts=form.posts.data == KEEP)
+            due = leaving.schedule_deletion(
+                current_user, form.password.data, keep_posts=form.posts.data == KEEP
+            )
         except ServiceError as error:
             show_service_error(form, error)
         else:
@@ -66,8 +71,9 @@ def delete_account():
             session["deletion_due_at"] = due.isoformat()
             return redirect(url_for("leaving.scheduled"))
     status = 400 if form.errors else 403 if refusal and request.method == "POST" else 200
-    return render_template("leaving/delete.html", form=form, refusal=refusal,
-                           grace_days=leaving.GRACE.days), status
+    return render_template(
+        "leaving/delete.html", form=form, refusal=refusal, grace_days=leaving.GRACE.days
+    ), status
 
 
 @bp.route("/account/deleted")
@@ -75,5 +81,6 @@ def delete_account():
 def scheduled():
     """Where a member lands, logged out, having asked for their account to be deleted."""
     due = session.pop("deletion_due_at", None)
-    return render_template("leaving/scheduled.html",
-                           due=datetime.fromisoformat(due) if due else None)
+    return render_template(
+        "leaving/scheduled.html", due=datetime.fromisoformat(due) if due else None
+    )

@@ -30,29 +30,51 @@ def number_or_none(value):
 
 def digest_field(description: str) -> RadioField:
     # Checked by the service (mail_settings.check_choices), which names the field at fault.
-    return RadioField("Email digest", choices=DIGEST_CHOICES, default=DigestFrequency.NONE.value,
-                      validate_choice=False, description=description)
+    return RadioField(
+        "Email digest",
+        choices=DIGEST_CHOICES,
+        default=DigestFrequency.NONE.value,
+        validate_choice=False,
+        description=description,
+    )
 
 
 def timezone_field() -> SelectField:
-    return SelectField("Your timezone", choices=timezone_choices(), default="UTC",
-                       validate_choice=False,
-                       description="Digests come at the hour you choose in this timezone.")
+    return SelectField(
+        "Your timezone",
+        choices=timezone_choices(),
+        default="UTC",
+        validate_choice=False,
+        description="Digests come at the hour you choose in this timezone.",
+    )
 
 
 class MailSettingsForm(FlaskForm):
-    digest = digest_field("A gentle summary of new topics and replies in what you follow, "
-                          "and topics nobody has answered yet. Nothing new means no email.")
-    digest_hour = SelectField("Hour of the day", choices=HOUR_CHOICES, default=8,
-                              coerce=number_or_none, validate_choice=False)
-    digest_weekday = SelectField("Day of the week", choices=WEEKDAY_CHOICES, default=0,
-                                 coerce=number_or_none, validate_choice=False,
-                                 description="For a weekly digest.")
+    digest = digest_field(
+        "A gentle summary of new topics and replies in what you follow, "
+        "and topics nobody has answered yet. Nothing new means no email."
+    )
+    digest_hour = SelectField(
+        "Hour of the day",
+        choices=HOUR_CHOICES,
+        default=8,
+        coerce=number_or_none,
+        validate_choice=False,
+    )
+    digest_weekday = SelectField(
+        "Day of the week",
+        choices=WEEKDAY_CHOICES,
+        default=0,
+        coerce=number_or_none,
+        validate_choice=False,
+        description="For a weekly digest.",
+    )
     timezone = timezone_field()
     notify_reply = BooleanField("Someone replies to a topic I started", default=True)
     notify_quote = BooleanField("Someone quotes one of my posts", default=True)
-    notify_moderation = BooleanField("A moderator makes a decision about one of my posts",
-                                     default=True)
+    notify_moderation = BooleanField(
+        "A moderator makes a decision about one of my posts", default=True
+    )
     submit = SubmitField("Save mail settings")
 
 

@@ -40,15 +40,6 @@ ONE_CLICK_LIMIT = "5 per minute"
 ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058's form body
 
 
-# --- shown on other blueprints' pages ------------------------------------------------------
-
-@bp.app_template_global()
-def follow_state(board=None, topics=()) -> follows.FollowState:
-    """The viewer's follows for a board and the topics on a page: one query."""
-    return follows.state_for(current_user, board_id=board.id if board is not None else None,
-                             topic_ids=[topic.id for topic in topics])
-
-
 @bp.app_template_filter()
 def in_zone(value: datetime | None, zone_name: str) -> Markup:
     """A <time> in the member's own timezone, naming the zone."""
@@ -65,6 +56,7 @@ def weekday_name(number: int) -> str:
 
 
 # --- following ---------------------------------------------------------------------------
+
 
 def _wants_to_follow() -> bool:
     action = request.form.get("action")
@@ -90,8 +82,11 @@ def follow_board(slug: str):
     if ActionForm().validate_on_submit():
         if following:
             follows.follow_board(current_user, board)
-            flash(f"You follow {board.name} now: its new topics will be in your digest."
-                  + _digest_hint(), "success")
+            flash(
+                f"You follow {board.name} now: its new topics will be in your digest."
+                + _digest_hint(),
+                "success",
+            )
         else:
             follows.unfollow_board(current_user, board)
             flash(f"You no longer follow {board.name}.", "success")
@@ -109,18 +104,25 @@ def follow_topic(topic_id: int):
         try:
             if following:
                 follows.follow_topic(current_user, topic)
-                flash("You follow this topic now: new replies will be in your digest."
-                      + _digest_hint(), "success")
+                flash(
+                    "You follow this topic now: new replies will be in your digest."
+                    + _digest_hint(),
+                    "success",
+                )
             else:
                 follows.unfollow_topic(current_user, topic)
-                flash(f"You no longer follow “{topic.title}”. Replying to it will not "
-                      "follow it again; you can follow it from its page.", "success")
+                flash(
+                    f"You no longer follow “{topic.title}”. Replying to it will not "
+                    "follow it again; you can follow it from its page.",
+                    "success",
+                )
         except PermissionDenied:
             abort(404)
     return redirect(back_to(url_for("boards.topic", topic_id=topic.id)))
 
 
 # --- settings ------------------------------------------------------------------------------
+
 
 @bp.route("/settings/mail", methods=["GET", "POST"])
 @access(MEMBER)
@@ -130,10 +132,15 @@ def settings():
     if form.validate_on_submit():
         try:
             mail_settings.save_settings(
-                current_user, digest=form.digest.data, digest_hour=form.digest_hour.data,
-                digest_weekday=form.digest_weekday.data, timezone=form.timezone.data,
-                notify_reply=form.notify_reply.data, notify_quote=form.notify_quote.data,
-                notify_moderation=form.notify_moderation.data)
+                current_user,
+                digest=form.digest.data,
+                digest_hour=form.digest_hour.data,
+                digest_weekday=form.digest_weekday.data,
+                timezone=form.timezone.data,
+                notify_reply=form.notify_reply.data,
+                notify_quote=form.notify_quote.data,
+                notify_moderation=form.notify_moderation.data,
+            )
         except ServiceError as error:
             show_service_error(form, error)
         else:
@@ -142,11 +149,17 @@ def settings():
     if request.method == "GET" and not mail_settings.has_chosen_timezone(current_user):
         # Nothing chosen yet: the browser may suggest its own zone (static/js/timezone.js).
         form.timezone.render_kw = {"data-suggest-browser-timezone": ""}
-    page = follows.followed_page(current_user, parse_id(request.args.get("page")) or 1,
-                                 FOLLOWS_PER_PAGE)
+    page = follows.followed_page(
+        current_user, parse_id(request.args.get("page")) or 1, FOLLOWS_PER_PAGE
+    )
     return render_template(
-        "mail_settings/settings.html", form=form, saved=saved, followed=page,
-        paused=mail_settings.is_paused(saved), action_form=ActionForm(formdata=None),
+        "mail_settings/settings.html",
+        form=form,
+        saved=saved,
+        followed=page,
+        paused=mail_settings.is_paused(saved),
+        digest_due_now=mail_settings.digest_due_now(saved),
+        action_form=ActionForm(formdata=None),
     ), 400 if form.errors else 200
 
 
@@ -160,6 +173,7 @@ def resume():
 
 
 # --- the page a mailed link opens ------------------------------------------------------------
+
 
 def _is_one_click() -> bool:
     return request.method == "POST" and request.form.get(ONE_CLICK[0]) == ONE_CLICK[1]
@@ -216,8 +230,15 @@ def unsubscribe(token: str):
                 return _dead_link()
             return _private(render_template("mail_settings/unsubscribe_done.html", done=done))
     settings, kind = found
-    return _private(render_template(
-        "mail_settings/unsubscribe.html", settings=settings, kind=kind,
-        described=mail_settings.describe(settings, kind),
-        less_often=mail_settings.less_often_offer(settings, kind),
-        paused=mail_settings.is_paused(settings), error=error), 400 if error else 200)
+    return _private(
+        render_template(
+            "mail_settings/unsubscribe.html",
+            settings=settings,
+            kind=kind,
+            described=mail_settings.describe(settings, kind),
+            less_often=mail_settings.less_often_offer(settings, kind),
+            paused=mail_settings.is_paused(settings),
+            error=error,
+        ),
+        400 if error else 200,
+    )

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from .. import queries
 from ..digests.build import excerpt_of
 from ..extensions import db
-from ..models import Board, Post, PostStatus, Topic, User
+from ..models import Board, Post, Topic, User
 from ..personal_filters import text_of_html
 from ..services.accounts import USERNAME_MAX, username_key
 
@@ -27,10 +27,16 @@ POSTS_PER_PAGE = 20
 
 def _visible_posts(viewer, member_id: int):
     """Published posts by the member in published topics of boards the viewer may read."""
-    return (sa.select(Post.id).join(Topic, Topic.id == Post.topic_id)
-            .join(Board, Board.id == Topic.board_id)
-            .where(Post.author_id == member_id, Post.status == PostStatus.PUBLISHED,
-                   Topic.status == PostStatus.PUBLISHED, queries.readable_boards_filter(viewer)))
+    return (
+        sa.select(Post.id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Board, Board.id == Topic.board_id)
+        .where(
+            Post.author_id == member_id,
+            queries.published_in_published_topic(),
+            queries.readable_boards_filter(viewer),
+        )
+    )
 
 
 def find_member(name: str) -> User | None:
@@ -74,23 +80,57 @@ class RecentPage:
     before: int | None  # the cursor for older posts, if there are any
 
 
-def recent_posts(viewer, member: User, muted_board_ids=frozenset(), before: int | None = None,
-                 per_page: int = POSTS_PER_PAGE) -> RecentPage:
+def recent_posts(
+    viewer,
+    member: User,
+    muted_board_ids=frozenset(),
+    before: int | None = None,
+    per_page: int = POSTS_PER_PAGE,
+) -> RecentPage:
     """Newest first, keyset-paginated on post id (ix_posts_author_status finds them).
 
     Boards the viewer muted are left out here as in every list."""
-    query = (sa.select(Post.id, Post.topic_id, Topic.title, Board.name, Board.slug,
-                       Post.created_at, Post.content_warning, Post.body_html)
-             .join(Topic, Topic.id == Post.topic_id).join(Board, Board.id == Topic.board_id)
-             .where(Post.author_id == member.id, Post.status == PostStatus.PUBLISHED,
-                    Topic.status == PostStatus.PUBLISHED, queries.readable_boards_filter(viewer))
-             .order_by(Post.id.desc()).limit(per_page + 1))
+    query = _recent_query(viewer, member.id).order_by(Post.id.desc()).limit(per_page + 1)
     if muted_board_ids:
         query = query.where(Board.id.not_in(sorted(muted_board_ids)))
     if before is not None:
         query = query.where(Post.id < before)
     rows = db.session.execute(query).all()
-    posts = [RecentPost(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                        "" if row[6] else excerpt_of(row[7]), text_of_html(row[7]))
-             for row in rows[:per_page]]
+    posts = [_recent_post(row) for row in rows[:per_page]]
     return RecentPage(posts, posts[-1].post_id if len(rows) > per_page else None)
+
+
+def _recent_query(viewer, member_id: int) -> sa.Select:
+    return (
+        sa.select(
+            Post.id,
+            Post.topic_id,
+            Topic.title,
+            Board.name,
+            Board.slug,
+            Post.created_at,
+            Post.content_warning,
+            Post.body_html,
+        )
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Board, Board.id == Topic.board_id)
+        .where(
+            Post.author_id == member_id,
+            queries.published_in_published_topic(),
+            queries.readable_boards_filter(viewer),
+        )
+    )
+
+
+def _recent_post(row: sa.Row) -> RecentPost:
+    return RecentPost(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        "" if row[6] else excerpt_of(row[7]),
+        text_of_html(row[7]),
+    )

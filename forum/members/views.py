@@ -1,7 +1,8 @@
 """Members' public profiles, blocking, and the privacy settings (muted words and boards).
 
-The template globals here are how every page applies the viewer's blocks and mutes:
-one PersonalFilters per request (one query), asked per row in Python.
+fold_reason, topic_fold and may_block are how a page applies the viewer's blocks and mutes
+to each post and topic it shows; personal_filters() loads them once per request for the
+pages that do not gather them with their other facts (forum.boards.member_facts).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ bp = Blueprint("members", __name__)
 
 # --- on other blueprints' pages ------------------------------------------------------------
 
+
 @bp.app_template_global()
 def personal_filters() -> PersonalFilters:
     """The viewer's blocks and mutes, loaded once per request."""
@@ -37,11 +39,9 @@ def personal_filters() -> PersonalFilters:
     return g.personal_filters
 
 
-@bp.app_template_global()
-def post_filter(post) -> dict | None:
-    """Why a post in a thread shows collapsed for the viewer: {"blocked": True} or
-    {"phrase": "the muted word"}; None to show it as it is."""
-    filters = personal_filters()
+def fold_reason(filters: PersonalFilters, post) -> dict | None:
+    """Why a post in a thread shows collapsed for a member whose filters are `filters`:
+    {"blocked": True} or {"phrase": "the muted word"}; None to show it as it is."""
     if filters.is_empty or post.status != "published":
         return None
     if filters.has_blocked(post.author_id):
@@ -50,11 +50,9 @@ def post_filter(post) -> dict | None:
     return {"phrase": phrase} if phrase else None
 
 
-@bp.app_template_global()
-def topic_filter(topic) -> dict | None:
-    """Why a topic in a board's list shows collapsed: started by a member the viewer
-    blocked, or a muted phrase in its title."""
-    filters = personal_filters()
+def topic_fold(filters: PersonalFilters, topic) -> dict | None:
+    """Why a topic in a board's list shows collapsed for a member whose filters are
+    `filters`: started by a member they blocked, or a muted phrase in its title."""
     if filters.is_empty:
         return None
     if filters.has_blocked(topic.author_id):
@@ -63,12 +61,15 @@ def topic_filter(topic) -> dict | None:
     return {"phrase": phrase} if phrase else None
 
 
-@bp.app_template_global()
-def may_block_author(post) -> bool:
-    """Whether the post's author line offers Block / Unblock to the viewer."""
-    return (current_user.is_authenticated and post.author_id is not None
-            and post.author_id != current_user.id and post.author_role == Role.MEMBER
-            and post.author_erased_at is None)
+def may_block(viewer_id: int, post) -> bool:
+    """Whether a post's author line offers Block / Unblock to the signed-in member
+    `viewer_id`: members may block other members only."""
+    return (
+        post.author_id is not None
+        and post.author_id != viewer_id
+        and post.author_role == Role.MEMBER
+        and post.author_erased_at is None
+    )
 
 
 @bp.app_template_global()
@@ -79,6 +80,7 @@ def blocked_by_count(member_id: int) -> int:
 
 # --- the public profile --------------------------------------------------------------------
 
+
 @bp.route("/u/<username>")
 @access(PUBLIC)
 def profile(username: str):
@@ -87,17 +89,29 @@ def profile(username: str):
         abort(404)
     is_self = current_user.is_authenticated and current_user.id == member.id
     filters = personal_filters()
-    blocked = current_user.is_authenticated and not is_self \
-        and personal.has_blocked(current_user, member)
+    blocked = (
+        current_user.is_authenticated and not is_self and personal.has_blocked(current_user, member)
+    )
     page = None
     if (not member.hides_recent_posts or is_self) and not blocked:
-        page = profiles.recent_posts(current_user, member, filters.muted_board_ids,
-                                     before=parse_id(request.args.get("before")))
-    return render_template("members/profile.html", member=member, page=page, is_self=is_self,
-                           blocked=blocked, filters=filters,
-                           may_block=current_user.is_authenticated and not is_self
-                           and personal.can_block(current_user, member),
-                           first_page=not request.args.get("before"))
+        page = profiles.recent_posts(
+            current_user,
+            member,
+            filters.muted_board_ids,
+            before=parse_id(request.args.get("before")),
+        )
+    return render_template(
+        "members/profile.html",
+        member=member,
+        page=page,
+        is_self=is_self,
+        blocked=blocked,
+        filters=filters,
+        may_block=current_user.is_authenticated
+        and not is_self
+        and personal.can_block(current_user, member),
+        first_page=not request.args.get("before"),
+    )
 
 
 @bp.route("/u/<username>/block", methods=["POST"])
@@ -112,8 +126,11 @@ def block(username: str):
         except ServiceError as error:
             flash(error.message, "warning")
         else:
-            flash(f"You blocked {member.username}. Their posts show collapsed for you, and "
-                  "their replies and quotes send you no notices. They are not told.", "success")
+            flash(
+                f"You blocked {member.username}. Their posts show collapsed for you, and "
+                "their replies and quotes send you no notices. They are not told.",
+                "success",
+            )
     return redirect(back_to(url_for("members.profile", username=member.username)))
 
 
@@ -132,17 +149,26 @@ def unblock(username: str):
 
 # --- privacy settings ----------------------------------------------------------------------
 
-def _privacy_page(form: PrivacyForm | None = None, phrase_form: PhraseForm | None = None,
-                  status: int = 200):
+
+def _privacy_page(
+    form: PrivacyForm | None = None, phrase_form: PhraseForm | None = None, status: int = 200
+):
     boards = queries.board_list(current_user)
     if form is None:
-        form = PrivacyForm(formdata=None, hides_recent_posts=current_user.hides_recent_posts,
-                           boards=sorted(personal.muted_board_ids(current_user)))
+        form = PrivacyForm(
+            formdata=None,
+            hides_recent_posts=current_user.hides_recent_posts,
+            boards=sorted(personal.muted_board_ids(current_user)),
+        )
     form.boards.choices = [SelectChoice(board.id, board.name) for board in boards]
     return render_template(
-        "members/privacy.html", form=form, phrase_form=phrase_form or PhraseForm(formdata=None),
-        button_form=ButtonForm(), blocked=personal.blocked_members(current_user),
-        phrases=personal.muted_phrases(current_user)), status
+        "members/privacy.html",
+        form=form,
+        phrase_form=phrase_form or PhraseForm(formdata=None),
+        button_form=ButtonForm(),
+        blocked=personal.blocked_members(current_user),
+        phrases=personal.muted_phrases(current_user),
+    ), status
 
 
 @bp.route("/settings/privacy", methods=["GET", "POST"])
@@ -152,9 +178,11 @@ def privacy():
         return _privacy_page()
     form = PrivacyForm()
     if form.validate_on_submit():
-        personal.save_privacy(current_user, hides_recent_posts=form.hides_recent_posts.data,
-                              muted_boards=[board_id for board_id in form.boards.data or []
-                                            if board_id is not None])
+        personal.save_privacy(
+            current_user,
+            hides_recent_posts=form.hides_recent_posts.data,
+            muted_boards=[board_id for board_id in form.boards.data or [] if board_id is not None],
+        )
         flash("Your privacy settings are saved.", "success")
         return redirect(url_for("members.privacy"))
     return _privacy_page(form=form, status=400)
@@ -199,12 +227,14 @@ def mute_board(slug: str):
         try:
             if action == "mute":
                 personal.mute_board(current_user, board)
-                flash(f"You muted {board.name}: it is left out of your board list and digest. "
-                      "You can unmute it here or in your privacy settings.", "success")
+                flash(
+                    f"You muted {board.name}: it is left out of your board list and digest. "
+                    "You can unmute it here or in your privacy settings.",
+                    "success",
+                )
             else:
                 personal.unmute_board(current_user, board)
                 flash(f"{board.name} is no longer muted.", "success")
         except PermissionDenied:
             abort(404)
     return redirect(back_to(url_for("boards.board", slug=board.slug)))
-

@@ -14,27 +14,34 @@ from wtforms.validators import InputRequired, Length, Optional
 from .. import safety
 from ..forms import readable_text
 from ..http import parse_id
-from ..services.moderation import REASON_MAX, REPORT_NOTE_MAX, SUSPENSION_DAYS
-from ..services.posting import BODY_MAX
+from ..models import ReviewCategory
+from ..services.moderation import REASON_MAX, REPORT_NOTE_MAX
+from ..services.post_state import BODY_MAX
+from ..services.sanctions import SUSPENSION_DAYS
 
 #: How members see the reasons they can report a post for.
 REPORT_CHOICES = [
-    SelectChoice("at_risk", "Someone may be at risk"),
-    SelectChoice("harassment", "Harassment or hate"),
-    SelectChoice("personal_details", "Sharing personal details"),
-    SelectChoice("spam", "Spam or advertising"),
-    SelectChoice("other", "Something else"),
+    SelectChoice(ReviewCategory.AT_RISK, "Someone may be at risk"),
+    SelectChoice(ReviewCategory.HARASSMENT, "Harassment or hate"),
+    SelectChoice(ReviewCategory.PERSONAL_DETAILS, "Sharing personal details"),
+    SelectChoice(ReviewCategory.SPAM, "Spam or advertising"),
+    SelectChoice(ReviewCategory.OTHER, "Something else"),
 ]
 assert [choice.value for choice in REPORT_CHOICES] == list(safety.REPORT_REASONS)
 
 
 class ReportForm(FlaskForm):
-    reason = RadioField("What is wrong?", choices=REPORT_CHOICES,
-                        validators=[InputRequired("Choose what is wrong with the post.")])
-    note = TextAreaField("Anything the moderators should know", validators=[
-        Optional(), Length(max=REPORT_NOTE_MAX), readable_text],
+    reason = RadioField(
+        "What is wrong?",
+        choices=REPORT_CHOICES,
+        validators=[InputRequired("Choose what is wrong with the post.")],
+    )
+    note = TextAreaField(
+        "Anything the moderators should know",
+        validators=[Optional(), Length(max=REPORT_NOTE_MAX), readable_text],
         description="Optional, except for “Something else”. The author is never told who "
-                    "reported their post.")
+        "reported their post.",
+    )
     submit = SubmitField("Send report")
 
 
@@ -45,22 +52,34 @@ def _int_or_none(value):
 
 
 class ReasonFields(FlaskForm):
-    template = SelectField("Reason", coerce=_int_or_none, validate_choice=False,
-                           description="The member sees this text (and yours below).")
-    reason = TextAreaField("Your own words", validators=[
-        Optional(), Length(max=REASON_MAX), readable_text])
+    template = SelectField(
+        "Reason",
+        coerce=_int_or_none,
+        validate_choice=False,
+        description="The member sees this text (and yours below).",
+    )
+    reason = TextAreaField(
+        "Your own words", validators=[Optional(), Length(max=REASON_MAX), readable_text]
+    )
 
 
 class ActionForm(ReasonFields):
     # Set by the button pressed: each action is its own submit button.
     action = HiddenField()
     version = HiddenField()
-    body = TextAreaField("Edited text (for “Approve with my edits”)", validators=[
-        Optional(), Length(max=BODY_MAX), readable_text])
+    body = TextAreaField(
+        "Edited text (for “Approve with my edits”)",
+        validators=[Optional(), Length(max=BODY_MAX), readable_text],
+    )
     board = SelectField("Move the topic to", coerce=_int_or_none, validate_choice=False)
-    days = SelectField("Suspend for", coerce=_int_or_none,
-                       choices=[SelectChoice(days, f"{days} day{'s' if days != 1 else ''}")
-                                for days in SUSPENSION_DAYS], validate_choice=False)
+    days = SelectField(
+        "Suspend for",
+        coerce=_int_or_none,
+        choices=[
+            SelectChoice(days, f"{days} day{'s' if days != 1 else ''}") for days in SUSPENSION_DAYS
+        ],
+        validate_choice=False,
+    )
 
 
 class BulkForm(ReasonFields):
@@ -70,4 +89,5 @@ class BulkForm(ReasonFields):
 
 class PlainForm(FlaskForm):
     """A button and its CSRF token (claim, release, mark read)."""
+
     submit = SubmitField()

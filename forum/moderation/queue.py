@@ -1,4 +1,4 @@
-"""Reading the review queue: its pages, its numbers and one item's whole story.
+"""Reading the review queue: its pages and its numbers (one item's story: review_item.py).
 
 The queue is ordered by priority, then by how long an item has waited.
 Pages use a keyset on (priority, opened_at, id) over the ix_review_queue*
@@ -18,24 +18,19 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased
 
-from .. import permissions
+from .. import permissions, viewer_rows
 from ..extensions import db
 from ..http import MAX_ID
 from ..models import (
-    AuditEntry,
     Board,
     Post,
-    PostRevision,
     PostStatus,
-    ReviewEvent,
     ReviewItem,
     ReviewKind,
     ReviewQueueCount,
-    ReviewReason,
     ReviewStatus,
-    Topic,
     User,
     utcnow,
 )
@@ -50,6 +45,7 @@ KIND_LABELS = {
 
 
 # --- pages -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class QueuePage:
@@ -90,24 +86,42 @@ def _page_columns() -> sa.Select:
     Built once: making the aliases and the select is most of the cost of running it.
     """
     account, claimer = aliased(User), aliased(User)
-    return (sa.select(ReviewItem.id, ReviewItem.version, ReviewItem.kind, ReviewItem.category,
-                      ReviewItem.priority, ReviewItem.opened_at, ReviewItem.report_count,
-                      ReviewItem.is_sensitive, ReviewItem.post_id,
-                      sa.func.substr(Post.body_source, 1, EXCERPT_CHARS).label("excerpt"),
-                      account.username.label("account_name"), Board.name.label("board_name"),
-                      claimer.username.label("claimed_by_name"))
-            .select_from(ReviewItem)
-            .outerjoin(Post, Post.id == ReviewItem.post_id)
-            .outerjoin(account, account.id == ReviewItem.account_id)
-            .outerjoin(Board, Board.id == ReviewItem.board_id)
-            .outerjoin(claimer, claimer.id == ReviewItem.claimed_by_id))
+    return (
+        sa.select(
+            ReviewItem.id,
+            ReviewItem.version,
+            ReviewItem.kind,
+            ReviewItem.category,
+            ReviewItem.priority,
+            ReviewItem.opened_at,
+            ReviewItem.report_count,
+            ReviewItem.is_sensitive,
+            ReviewItem.post_id,
+            sa.func.substr(Post.body_source, 1, EXCERPT_CHARS).label("excerpt"),
+            account.username.label("account_name"),
+            Board.name.label("board_name"),
+            claimer.username.label("claimed_by_name"),
+        )
+        .select_from(ReviewItem)
+        .outerjoin(Post, Post.id == ReviewItem.post_id)
+        .outerjoin(account, account.id == ReviewItem.account_id)
+        .outerjoin(Board, Board.id == ReviewItem.board_id)
+        .outerjoin(claimer, claimer.id == ReviewItem.claimed_by_id)
+    )
 
 
-def queue_page(viewer: User, per_page: int, *, kind: str | None = None,
-               board_id: int | None = None, after: str | None = None) -> QueuePage:
+def queue_page(
+    viewer: User,
+    per_page: int,
+    *,
+    kind: str | None = None,
+    board_id: int | None = None,
+    after: str | None = None,
+) -> QueuePage:
     """Pending items this moderator may see: most urgent first, then oldest first."""
-    query = _page_columns().where(ReviewItem.status == ReviewStatus.PENDING,
-                                  permissions.review_board_filter(viewer))
+    query = _page_columns().where(
+        ReviewItem.status == ReviewStatus.PENDING, permissions.review_board_filter(viewer)
+    )
     if kind in KIND_LABELS:
         query = query.where(ReviewItem.kind == kind)
     if board_id:
@@ -115,11 +129,18 @@ def queue_page(viewer: User, per_page: int, *, kind: str | None = None,
     if key := _decode(after):
         priority, opened_at, item_id = key
         # After (priority, opened_at, id) in "priority DESC, opened_at ASC, id ASC" order.
-        query = query.where(sa.or_(
-            ReviewItem.priority < priority,
-            sa.and_(ReviewItem.priority == priority, sa.or_(
-                ReviewItem.opened_at > opened_at,
-                sa.and_(ReviewItem.opened_at == opened_at, ReviewItem.id > item_id)))))
+        query = query.where(
+            sa.or_(
+                ReviewItem.priority < priority,
+                sa.and_(
+                    ReviewItem.priority == priority,
+                    sa.or_(
+                        ReviewItem.opened_at > opened_at,
+                        sa.and_(ReviewItem.opened_at == opened_at, ReviewItem.id > item_id),
+                    ),
+                ),
+            )
+        )
     query = query.order_by(ReviewItem.priority.desc(), ReviewItem.opened_at, ReviewItem.id)
     rows = list(db.session.execute(query.limit(per_page + 1)))
     has_more = len(rows) > per_page
@@ -142,20 +163,30 @@ def _oldest_of(boards: tuple[int, ...], own: tuple[int, ...]) -> sa.Select:
     """The oldest waiting item's opened_at in each board (key): one index probe each."""
     items = ReviewItem.__table__.c
     not_own = items.id.not_in(own) if own else sa.true()
-    return sa.select(*(
-        sa.select(items.opened_at)
-        .where(items.status == ReviewStatus.PENDING,
-               items.board_id.is_(None) if board == queue_counts.NO_BOARD
-               else items.board_id == board, not_own)
-        .order_by(items.opened_at).limit(1).scalar_subquery()
-        for board in boards))
+    return sa.select(
+        *(
+            sa.select(items.opened_at)
+            .where(
+                items.status == ReviewStatus.PENDING,
+                items.board_id.is_(None)
+                if board == queue_counts.NO_BOARD
+                else items.board_id == board,
+                not_own,
+            )
+            .order_by(items.opened_at)
+            .limit(1)
+            .scalar_subquery()
+            for board in boards
+        )
+    )
 
 
 # --- numbers at the top --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class QueueNumbers:
-    waiting_by_kind: dict[str, int]
+    waiting_by_kind: dict[ReviewKind, int]
     oldest_opened_at: datetime | None
     median_decision_seconds: float | None
     decisions_last_week: int
@@ -187,11 +218,16 @@ def queue_numbers(viewer: User, days: int = 30) -> QueueNumbers:
     """What waits now (live), and the week's decisions and the chart (up to a minute old)."""
     waiting, oldest = waiting_now(viewer)
     history = _recent_history(viewer, permissions.review_board_filter(viewer), days)
-    return QueueNumbers(waiting, oldest, history.median_decision_seconds,
-                        history.decisions_last_week, history.waiting_per_day)
+    return QueueNumbers(
+        waiting,
+        oldest,
+        history.median_decision_seconds,
+        history.decisions_last_week,
+        history.waiting_per_day,
+    )
 
 
-def waiting_now(viewer: User) -> tuple[dict[str, int], datetime | None]:
+def waiting_now(viewer: User) -> tuple[dict[ReviewKind, int], datetime | None]:
     """Items waiting per kind, and when the oldest of them came in: live, and cheap.
 
     The counts are read from review_queue_counts (services.queue_counts keeps it equal
@@ -200,8 +236,9 @@ def waiting_now(viewer: User) -> tuple[dict[str, int], datetime | None]:
     ix_review_items_waiting_since, for the boards with anything waiting.
     """
     every_board = permissions.moderates_every_board(viewer)
-    rows = _counts_of(None if every_board
-                      else tuple(sorted(permissions.moderated_board_ids(viewer))))
+    rows = _counts_of(
+        None if every_board else tuple(sorted(permissions.moderated_board_ids(viewer)))
+    )
     waiting = dict.fromkeys(KIND_LABELS, 0)
     boards: set[int] = set()
     for board, kind, count in db.session.execute(rows):
@@ -211,15 +248,19 @@ def waiting_now(viewer: User) -> tuple[dict[str, int], datetime | None]:
     own = permissions.items_about(viewer)
     if own:
         for board, kind in db.session.execute(
-                sa.select(ReviewItem.board_id, ReviewItem.kind)
-                .where(ReviewItem.id.in_(own), ReviewItem.status == ReviewStatus.PENDING)):
+            sa.select(ReviewItem.board_id, ReviewItem.kind).where(
+                ReviewItem.id.in_(own), ReviewItem.status == ReviewStatus.PENDING
+            )
+        ):
             if queue_counts.board_key(board) in boards and kind in waiting:
                 waiting[kind] -= 1
     if not boards:
         return waiting, None
-    firsts = [first for first in db.session.execute(_oldest_of(tuple(sorted(boards)),
-                                                               tuple(own))).one()
-              if first is not None]
+    firsts = [
+        first
+        for first in db.session.execute(_oldest_of(tuple(sorted(boards)), tuple(own))).one()
+        if first is not None
+    ]
     return waiting, min(firsts, default=None)
 
 
@@ -239,8 +280,11 @@ def _recent_history(viewer: User, visible, days: int) -> _History:
     A minute's lag in a trend is harmless; the waiting counts above stay live.
     """
     keep_for = current_app.config["REVIEW_HISTORY_SECONDS"]
-    scope = (None if permissions.moderates_every_board(viewer)
-             else tuple(sorted(permissions.moderated_board_ids(viewer))))
+    scope = (
+        None
+        if permissions.moderates_every_board(viewer)
+        else tuple(sorted(permissions.moderated_board_ids(viewer)))
+    )
     key = (scope, tuple(permissions.items_about(viewer)), days)
     kept = current_app.extensions.setdefault("review_history", {})
     now = time.monotonic()
@@ -258,10 +302,15 @@ def _recent_history(viewer: User, visible, days: int) -> _History:
 def _history(visible, days: int) -> _History:
     now = utcnow()
     week_ago = now - timedelta(days=7)
-    durations = list(db.session.scalars(
-        sa.select(ReviewItem.decision_seconds)
-        .where(ReviewItem.decided_at >= week_ago, ReviewItem.decision_seconds.is_not(None),
-               visible)))
+    durations = [
+        seconds
+        for seconds in db.session.scalars(
+            sa.select(ReviewItem.decision_seconds).where(
+                ReviewItem.decided_at >= week_ago, ReviewItem.decision_seconds.is_not(None), visible
+            )
+        )
+        if seconds is not None  # the WHERE left these out already; this tells the type checker
+    ]
     median = statistics.median(durations) if durations else None
 
     # Items waiting at the end of each day: those waiting when the window opened,
@@ -269,16 +318,31 @@ def _history(visible, days: int) -> _History:
     today = now.date()
     first_day = today - timedelta(days=days - 1)
     window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
-    baseline = db.session.scalar(sa.select(sa.func.count()).where(
-        visible, ReviewItem.opened_at < window_start,
-        sa.or_(ReviewItem.decided_at.is_(None), ReviewItem.decided_at >= window_start))) or 0
+    baseline = (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                visible,
+                ReviewItem.opened_at < window_start,
+                sa.or_(ReviewItem.decided_at.is_(None), ReviewItem.decided_at >= window_start),
+            )
+        )
+        or 0
+    )
     opened_day, decided_day = _utc_day(ReviewItem.opened_at), _utc_day(ReviewItem.decided_at)
-    arrivals = _per_day(db.session.execute(
-        sa.select(opened_day, sa.func.count())
-        .where(visible, ReviewItem.opened_at >= window_start).group_by(opened_day)))
-    decisions = _per_day(db.session.execute(
-        sa.select(decided_day, sa.func.count())
-        .where(visible, ReviewItem.decided_at >= window_start).group_by(decided_day)))
+    arrivals = _per_day(
+        db.session.execute(
+            sa.select(opened_day, sa.func.count())
+            .where(visible, ReviewItem.opened_at >= window_start)
+            .group_by(opened_day)
+        )
+    )
+    decisions = _per_day(
+        db.session.execute(
+            sa.select(decided_day, sa.func.count())
+            .where(visible, ReviewItem.decided_at >= window_start)
+            .group_by(decided_day)
+        )
+    )
     series, level = [], baseline
     for offset in range(days):
         day = (first_day + timedelta(days=offset)).isoformat()
@@ -287,69 +351,27 @@ def _history(visible, days: int) -> _History:
     return _History(median, len(durations), series)
 
 
-# --- one item --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Standing:
-    member: User
-    approved: int
-    rejected: int
-    published: int
-    earlier_actions: list[AuditEntry]
+def _mine_waiting() -> sa.ColumnElement[bool]:
+    return sa.and_(
+        Post.topic_id == sa.bindparam("topic_id"),
+        Post.author_id == sa.bindparam("author_id"),
+        Post.status == PostStatus.PENDING,
+    )
 
 
-@dataclass(frozen=True)
-class ItemDetail:
-    item: ReviewItem
-    reasons: list[ReviewReason]
-    events: list[ReviewEvent]
-    revisions: list[PostRevision]
-    standing: Standing | None
+# Built once (bind parameters): building the statement cost more than running it.
+_MY_WAITING_POSTS = sa.select(Post).where(_mine_waiting()).order_by(Post.id).limit(20)
 
 
-def load_item(item_id: int) -> ReviewItem | None:
-    return db.session.scalar(
-        sa.select(ReviewItem).where(ReviewItem.id == item_id)
-        .options(joinedload(ReviewItem.post).joinedload(Post.topic).joinedload(Topic.board),
-                 joinedload(ReviewItem.post).joinedload(Post.author),
-                 joinedload(ReviewItem.account), joinedload(ReviewItem.claimed_by)))
-
-
-def item_detail(item: ReviewItem) -> ItemDetail:
-    reasons = list(db.session.scalars(
-        sa.select(ReviewReason).where(ReviewReason.item_id == item.id)
-        .options(selectinload(ReviewReason.reporter)).order_by(ReviewReason.id)))
-    events = list(db.session.scalars(
-        sa.select(ReviewEvent).where(ReviewEvent.item_id == item.id)
-        .options(selectinload(ReviewEvent.actor)).order_by(ReviewEvent.id)))
-    revisions = []
-    if item.post is not None:
-        revisions = list(db.session.scalars(
-            sa.select(PostRevision).where(PostRevision.post_id == item.post_id)
-            .order_by(PostRevision.id.desc())))
-    member = item.account if item.kind == ReviewKind.ACCOUNT else (
-        item.post.author if item.post is not None else None)
-    return ItemDetail(item, reasons, events, revisions,
-                      standing_of(member) if member is not None else None)
-
-
-def standing_of(member: User) -> Standing:
-    published = db.session.scalar(sa.select(sa.func.count()).where(
-        Post.author_id == member.id, Post.status == PostStatus.PUBLISHED)) or 0
-    earlier = list(db.session.scalars(
-        sa.select(AuditEntry).where(
-            AuditEntry.target_type == "review_item",
-            AuditEntry.target_id.in_(
-                sa.select(ReviewItem.id).outerjoin(Post, Post.id == ReviewItem.post_id)
-                .where(sa.or_(Post.author_id == member.id,
-                              ReviewItem.account_id == member.id))))
-        .order_by(AuditEntry.id.desc()).limit(10)))
-    return Standing(member, member.approved_post_count, member.rejected_post_count, published,
-                    earlier)
+def waiting_part() -> sa.Select:
+    """How many of the member's own posts in a topic wait for a moderator, in
+    forum.viewer_rows' shape ("w", the count in `a`): a member's topic page asks this
+    with its other facts, and my_waiting_posts only when there are some. Parameters:
+    "topic_id", "author_id"."""
+    return sa.select(*viewer_rows.row("w", sa.func.count())).where(_mine_waiting())
 
 
 def my_waiting_posts(member: User, topic_id: int) -> list[Post]:
     """The member's own posts in a topic that wait for a moderator (only they see these)."""
-    return list(db.session.scalars(
-        sa.select(Post).where(Post.topic_id == topic_id, Post.author_id == member.id,
-                              Post.status == PostStatus.PENDING).order_by(Post.id).limit(20)))
+    params = {"topic_id": topic_id, "author_id": member.id}
+    return list(db.session.scalars(_MY_WAITING_POSTS, params))

@@ -22,10 +22,18 @@ from ..access import MEMBER, MODERATOR, VERIFIED, access
 from ..extensions import db
 from ..forms import show_service_error
 from ..http import parse_id
-from ..models import Board, Notice, Post, PostStatus, ReviewItem, utcnow
-from ..services import PermissionDenied, ServiceError, admin, moderation, posting
+from ..models import Board, Notice, Post, PostStatus, ReviewCategory, ReviewItem, utcnow
+from ..services import (
+    PermissionDenied,
+    ServiceError,
+    StaleItem,
+    admin,
+    moderation,
+    posting,
+    review_actions,
+)
 from ..services import notices as notice_service
-from . import queue
+from . import queue, review_item
 from .forms import ActionForm, BulkForm, PlainForm, ReportForm
 
 bp = Blueprint("moderation", __name__)
@@ -36,7 +44,8 @@ BULK_MAX = 100
 
 def _reason_choices() -> list[tuple]:
     return [SelectChoice("", "No template: my own words only")] + [
-        SelectChoice(template.id, template.label) for template in admin.reason_templates()]
+        SelectChoice(template.id, template.label) for template in admin.reason_templates()
+    ]
 
 
 def _filter_boards() -> list[Board]:
@@ -46,20 +55,33 @@ def _filter_boards() -> list[Board]:
 
 # --- the queue -------------------------------------------------------------------------
 
+
 @bp.route("/review")
 @access(MODERATOR)
 def review_queue():
     kind = request.args.get("kind") or None
     kind = kind if kind in queue.KIND_LABELS else None
     board_id = parse_id(request.args.get("board"))
-    page = queue.queue_page(current_user, current_app.config["REVIEW_ITEMS_PER_PAGE"],
-                            kind=kind, board_id=board_id, after=request.args.get("after"))
+    page = queue.queue_page(
+        current_user,
+        current_app.config["REVIEW_ITEMS_PER_PAGE"],
+        kind=kind,
+        board_id=board_id,
+        after=request.args.get("after"),
+    )
     bulk_form = BulkForm(formdata=None)
     bulk_form.template.choices = _reason_choices()
     return render_template(
-        "moderation/queue.html", page=page, numbers=queue.queue_numbers(current_user),
-        kind=kind, board_id=board_id, boards=_filter_boards(), bulk_form=bulk_form,
-        kind_labels=queue.KIND_LABELS, now=utcnow())
+        "moderation/queue.html",
+        page=page,
+        numbers=queue.queue_numbers(current_user),
+        kind=kind,
+        board_id=board_id,
+        boards=_filter_boards(),
+        bulk_form=bulk_form,
+        kind_labels=queue.KIND_LABELS,
+        now=utcnow(),
+    )
 
 
 @bp.route("/review/bulk", methods=["POST"])
@@ -83,17 +105,23 @@ def bulk():
         flash("Select at least one item first.", "warning")
         return redirect(url_for("moderation.review_queue"))
     try:
-        result = moderation.decide_many(current_user, selection, form.action.data,
-                                        template_id=form.template.data,
-                                        reason=form.reason.data)
+        result = moderation.decide_many(
+            current_user,
+            selection,
+            form.action.data,
+            template_id=form.template.data,
+            reason=form.reason.data,
+        )
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("moderation.review_queue"))
     verb = "approved" if form.action.data == "approve" else "rejected"
     parts = [f"{len(result.done)} {verb}."]
     if result.changed:
-        parts.append(f"{len(result.changed)} had been changed by someone else and were left "
-                     "for you to look at again.")
+        parts.append(
+            f"{len(result.changed)} had been changed by someone else and were left "
+            "for you to look at again."
+        )
     if result.skipped:
         parts.append(f"{len(result.skipped)} could not be {verb} as they stand.")
     flash(" ".join(parts), "success" if not (result.changed or result.skipped) else "warning")
@@ -102,10 +130,16 @@ def bulk():
 
 # --- one item ----------------------------------------------------------------------------
 
-def _reviewable_or_404(item_id: int) -> ReviewItem:
-    item = queue.load_item(item_id)
+
+def _item_or_404(item_id: int) -> ReviewItem:
+    item = review_item.load_item(item_id)
     if item is None:
         abort(404)
+    return item
+
+
+def _reviewable_or_404(item_id: int) -> ReviewItem:
+    item = _item_or_404(item_id)
     if not permissions.can_review(current_user, item):
         abort(403)
     return item
@@ -115,8 +149,10 @@ def _action_form(item: ReviewItem, formdata=None) -> ActionForm:
     form = ActionForm(formdata=formdata) if formdata is not None else ActionForm(formdata=None)
     form.template.choices = _reason_choices()
     form.board.choices = [SelectChoice("", "Choose a board")] + [
-        SelectChoice(board.id, board.name) for board in _filter_boards()
-        if item.board_id is None or board.id != item.board_id]
+        SelectChoice(board.id, board.name)
+        for board in _filter_boards()
+        if item.board_id is None or board.id != item.board_id
+    ]
     if formdata is None:
         form.version.data = str(item.version)
         if item.post is not None:
@@ -125,12 +161,19 @@ def _action_form(item: ReviewItem, formdata=None) -> ActionForm:
 
 
 def _render_item(item: ReviewItem, form: ActionForm, status: int = 200, stale: str | None = None):
-    detail = queue.item_detail(item)
+    detail = review_item.item_detail(item)
     return render_template(
-        "moderation/item.html", detail=detail, item=item, form=form, stale=stale,
-        actions=moderation.available_actions(item), action_labels=moderation.ACTIONS,
-        claim_form=PlainForm(formdata=None), kind_labels=queue.KIND_LABELS,
-        claimed_by_other=moderation.is_claimed_by_other(item, current_user)), status
+        "moderation/item.html",
+        detail=detail,
+        item=item,
+        form=form,
+        stale=stale,
+        actions=review_actions.available_actions(item),
+        action_labels=review_actions.ACTIONS,
+        claim_form=PlainForm(formdata=None),
+        kind_labels=queue.KIND_LABELS,
+        claimed_by_other=moderation.is_claimed_by_other(item, current_user),
+    ), status
 
 
 @bp.route("/review/<int:item_id>")
@@ -152,21 +195,28 @@ def act(item_id: int):
         abort(400)
     try:
         decision = moderation.decide(
-            current_user, item, version, form.action.data, template_id=form.template.data,
-            reason=form.reason.data, body=form.body.data, board_id=form.board.data,
-            days=form.days.data)
-    except moderation.StaleItem as stale:
+            current_user,
+            item,
+            version,
+            form.action.data,
+            template_id=form.template.data,
+            reason=form.reason.data,
+            body=form.body.data,
+            board_id=form.board.data,
+            days=form.days.data,
+        )
+    except StaleItem as stale:
         db.session.rollback()
-        fresh = queue.load_item(item_id)
+        fresh = _item_or_404(item_id)
         return _render_item(fresh, _action_form(fresh), 409, stale=stale.message)
     except PermissionDenied as error:
         db.session.rollback()
         form.form_errors.append(error.message)
-        return _render_item(queue.load_item(item_id), form, 403)
+        return _render_item(_item_or_404(item_id), form, 403)
     except ServiceError as error:
         db.session.rollback()
         show_service_error(form, error)
-        return _render_item(queue.load_item(item_id), form, 400)
+        return _render_item(_item_or_404(item_id), form, 400)
     flash(decision.message, "success")
     return redirect(url_for("moderation.review_queue"))
 
@@ -180,8 +230,11 @@ def claim(item_id: int):
     if moderation.claim(current_user, item):
         flash("You are handling this item: other moderators see your name on it.", "success")
     else:
-        flash(f"{item.claimed_by.username if item.claimed_by else 'Another moderator'} is "
-              "already handling this item.", "warning")
+        flash(
+            f"{item.claimed_by.username if item.claimed_by else 'Another moderator'} is "
+            "already handling this item.",
+            "warning",
+        )
     return redirect(url_for("moderation.item", item_id=item.id))
 
 
@@ -198,12 +251,14 @@ def release(item_id: int):
 
 # --- members -------------------------------------------------------------------------------
 
+
 @bp.route("/p/<int:post_id>/report", methods=["GET", "POST"])
 @access(VERIFIED)
 def report(post_id: int):
     post = db.get_or_404(Post, post_id)
-    if post.status != PostStatus.PUBLISHED or \
-            not permissions.can_see_topic(current_user, post.topic):
+    if post.status != PostStatus.PUBLISHED or not permissions.can_see_topic(
+        current_user, post.topic
+    ):
         abort(404)
     if not permissions.can_report(current_user, post):
         abort(403)
@@ -214,11 +269,15 @@ def report(post_id: int):
         except ServiceError as error:
             show_service_error(form, error)
         else:
-            flash("Thank you for telling us. A moderator will look at this post; its author "
-                  "is not told who reported it.", "success")
+            flash(
+                "Thank you for telling us. A moderator will look at this post; its author "
+                "is not told who reported it.",
+                "success",
+            )
             return redirect(url_for("boards.topic", topic_id=post.topic_id))
-    return render_template("moderation/report.html", post=post, form=form), \
-        400 if form.errors else 200
+    return render_template(
+        "moderation/report.html", post=post, form=form
+    ), 400 if form.errors else 200
 
 
 @bp.route("/notices", methods=["GET", "POST"])
@@ -252,8 +311,11 @@ def withdraw(post_id: int):
     if post.author_id != current_user.id:
         abort(404)
     if not permissions.can_withdraw(current_user, post):
-        abort(403, "Only a post that is waiting for a moderator, or was returned to you, "
-                   "can be withdrawn.")
+        abort(
+            403,
+            "Only a post that is waiting for a moderator, or was returned to you, "
+            "can be withdrawn.",
+        )
     if not PlainForm().validate_on_submit():
         abort(400)
     posting.withdraw_post(current_user, post)
@@ -269,16 +331,6 @@ def returned_post(post_id: int):
     if post.author_id != current_user.id or post.status != PostStatus.REJECTED:
         abort(404)
     return render_template("moderation/returned.html", post=post)
-
-
-@bp.app_template_global()
-def moderates(board_id: int | None) -> bool:
-    return permissions.moderates(current_user, board_id)
-
-
-@bp.app_template_global()
-def is_staff() -> bool:
-    return permissions.is_staff(current_user)
 
 
 @bp.app_template_filter()
@@ -319,11 +371,12 @@ def waiting_chart(series: list[tuple[str, int]]):
     if markup is None:
         if len(drawn) >= 64:
             drawn.clear()
-        markup = drawn[key] = get_template_attribute("moderation/_chart.html",
-                                                     "waiting_chart")(series)
+        markup = drawn[key] = get_template_attribute("moderation/_chart.html", "waiting_chart")(
+            series
+        )
     return markup
 
 
 @bp.app_template_global()
-def category_label(category: str) -> str:
+def category_label(category: ReviewCategory) -> str:
     return safety.label_of(category)

@@ -38,21 +38,36 @@ def _nothing_asked() -> bool:
 @access(PUBLIC)
 @limiter.limit(SEARCH_LIMIT, key_func=_search_key, exempt_when=_nothing_asked)
 def search():
-    query = (request.args.get("q") or "")[:index.MAX_QUERY_CHARS]
+    query = (request.args.get("q") or "")[: index.MAX_QUERY_CHARS]
     filters = for_member(current_user.id) if current_user.is_authenticated else NO_FILTERS
     every_board = list(db.session.scalars(db.select(Board).order_by(Board.position, Board.id)))
     # Left out of the search: boards the viewer may not read, and those they muted.
-    excluded = {board.id for board in every_board
-                if not permissions.can_read_board(current_user, board)
-                or filters.has_muted_board(board.id)}
+    excluded = {
+        board.id
+        for board in every_board
+        if not permissions.can_read_board(current_user, board) or filters.has_muted_board(board.id)
+    }
     boards = [board for board in every_board if board.id not in excluded]
     slug = request.args.get("board") or ""
     board = next((board for board in boards if board.slug == slug), None)
     page = min(parse_id(request.args.get("page")) or 1, MAX_PAGE)
     results = None
     if query.strip():
-        results = index.search(query, filters, board_id=board.id if board else None,
-                               excluded_board_ids=excluded, page=page, per_page=PER_PAGE)
-    return render_template("search/results.html", query=query, boards=boards, board=board,
-                           results=results, max_page=MAX_PAGE,
-                           max_chars=index.MAX_QUERY_CHARS, max_terms=index.MAX_TERMS)
+        results = index.search(
+            query,
+            filters,
+            board_id=board.id if board else None,
+            excluded_board_ids=excluded,
+            page=page,
+            per_page=PER_PAGE,
+        )
+    return render_template(
+        "search/results.html",
+        query=query,
+        boards=boards,
+        board=board,
+        results=results,
+        max_page=MAX_PAGE,
+        max_chars=index.MAX_QUERY_CHARS,
+        max_terms=index.MAX_TERMS,
+    )

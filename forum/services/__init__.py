@@ -7,6 +7,10 @@ on any error, so a half-made change is never left behind.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import cast
+
+from sqlalchemy import CursorResult
+from sqlalchemy.sql.dml import UpdateBase
 
 from ..extensions import db
 
@@ -24,6 +28,10 @@ class PermissionDenied(ServiceError):
     pass
 
 
+class StaleItem(ServiceError):
+    """What a moderator acted on changed after they loaded it; nothing was applied."""
+
+
 @contextmanager
 def transaction():
     try:
@@ -32,3 +40,11 @@ def transaction():
     except BaseException:
         db.session.rollback()
         raise
+
+
+def rows_changed(statement: UpdateBase) -> int:
+    """Run an INSERT, UPDATE or DELETE in the current transaction; how many rows it touched."""
+    # Session.execute is typed as returning a Result whatever the statement; a DML
+    # statement's result is a CursorResult (with no rows: nothing is RETURNING).
+    result = cast("CursorResult[()]", db.session.execute(statement))
+    return result.rowcount

@@ -20,7 +20,15 @@ from flask import current_app, url_for
 from .. import mail
 from ..content import is_invisible_or_control
 from ..extensions import db
-from ..models import AccountToken, DigestFrequency, Role, User, new_session_token, utcnow
+from ..models import (
+    AccountToken,
+    DigestFrequency,
+    Role,
+    TokenPurpose,
+    User,
+    new_session_token,
+    utcnow,
+)
 from . import ServiceError, mail_settings, transaction
 
 password_hasher = PasswordHasher()
@@ -34,10 +42,11 @@ EMAIL_MAX = 254
 USERNAME_PUNCTUATION = set("._-")
 RESERVED_USERNAME_PREFIX = "former-member"
 
-VERIFY, RESET = "verify", "reset"
+VERIFY, RESET = TokenPurpose.VERIFY, TokenPurpose.RESET
 
 
 # --- usernames ---------------------------------------------------------------
+
 
 def normalise_username(raw: str) -> str:
     """The name as shown: NFKC-normalised, surrounding spaces trimmed."""
@@ -53,8 +62,10 @@ def username_problem(raw: str) -> str | None:
     """A message for the member when the name cannot be used, else None."""
     name = normalise_username(raw)
     if any(is_invisible_or_control(char) for char in name):
-        return ("Usernames can't contain invisible, control or text-direction characters. "
-                "Please type the name again without them.")
+        return (
+            "Usernames can't contain invisible, control or text-direction characters. "
+            "Please type the name again without them."
+        )
     if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
         return f"Choose a username of {USERNAME_MIN} to {USERNAME_MAX} characters."
     for char in name:
@@ -91,25 +102,32 @@ def find_by_email(email: str) -> User | None:
 
 # --- tokens ------------------------------------------------------------------
 
+
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _issue_token(user: User, purpose: str, lifetime: timedelta) -> str:
+def _issue_token(user: User, purpose: TokenPurpose, lifetime: timedelta) -> str:
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(AccountToken(
-        user=user, purpose=purpose, token_hash=_hash_token(token),
-        created_at=now, expires_at=now + lifetime,
-    ))
+    db.session.add(
+        AccountToken(
+            user=user,
+            purpose=purpose,
+            token_hash=_hash_token(token),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
     return token
 
 
-def _redeem_token(token: str, purpose: str, now: datetime | None = None) -> User | None:
+def _redeem_token(token: str, purpose: TokenPurpose, now: datetime | None = None) -> User | None:
     """Mark the token used and return its user, or None if unknown, used or expired."""
     now = now or utcnow()
     record = db.session.scalar(
-        sa.select(AccountToken).where(AccountToken.token_hash == _hash_token(token))
+        sa.select(AccountToken)
+        .where(AccountToken.token_hash == _hash_token(token))
         .with_for_update()
     )
     if record is None or record.purpose != purpose or record.used_at or record.expires_at < now:
@@ -120,8 +138,15 @@ def _redeem_token(token: str, purpose: str, now: datetime | None = None) -> User
 
 # --- registration and verification -------------------------------------------
 
-def register(username: str, email: str, password: str, *,
-             digest: str = DigestFrequency.NONE, timezone: str = "UTC") -> None:
+
+def register(
+    username: str,
+    email: str,
+    password: str,
+    *,
+    digest: str = DigestFrequency.NONE,
+    timezone: str = "UTC",
+) -> None:
     """Create an unverified account and mail a confirmation link.
 
     If the address is already registered, its owner is told by mail instead;
@@ -139,12 +164,12 @@ def register(username: str, email: str, password: str, *,
         _register(username, email, password_hash, digest, timezone)
     except sa.exc.IntegrityError:
         # Someone took the name between our check and our insert.
-        raise ServiceError("That username is taken. Please choose another.",
-                           field="username") from None
+        raise ServiceError(
+            "That username is taken. Please choose another.", field="username"
+        ) from None
 
 
-def _register(username: str, email: str, password_hash: str, digest: str,
-              timezone: str) -> None:
+def _register(username: str, email: str, password_hash: str, digest: str, timezone: str) -> None:
     with transaction():
         if find_by_username(username) is not None:
             raise ServiceError("That username is taken. Please choose another.", field="username")
@@ -153,8 +178,11 @@ def _register(username: str, email: str, password_hash: str, digest: str,
             message = _already_registered_message(existing)
         else:
             user = User(
-                username=normalise_username(username), username_key=username_key(username),
-                email=email, password_hash=password_hash, role=Role.MEMBER,
+                username=normalise_username(username),
+                username_key=username_key(username),
+                email=email,
+                password_hash=password_hash,
+                role=Role.MEMBER,
             )
             db.session.add(user)
             db.session.flush()
@@ -169,22 +197,29 @@ def check_password_strength(password: str) -> None:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise ServiceError(
             f"Choose a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters. "
-            "A few unrelated words make a strong one.", field="password")
+            "A few unrelated words make a strong one.",
+            field="password",
+        )
 
 
 def _verification_message(user: User) -> EmailMessage:
     token = _issue_token(user, VERIFY, timedelta(hours=current_app.config["VERIFY_TOKEN_HOURS"]))
     link = mail.absolute_url(url_for("auth.verify_email", token=token))
     return mail.build_message(
-        user.email, "Confirm your email address", "verify_email",
-        username=user.username, link=link,
+        user.email,
+        "Confirm your email address",
+        "verify_email",
+        username=user.username,
+        link=link,
         hours=current_app.config["VERIFY_TOKEN_HOURS"],
     )
 
 
 def _already_registered_message(user: User) -> EmailMessage:
     return mail.build_message(
-        user.email, "Someone tried to register with your address", "already_registered",
+        user.email,
+        "Someone tried to register with your address",
+        "already_registered",
         username=user.username,
         login_link=mail.absolute_url(url_for("auth.login")),
         reset_link=mail.absolute_url(url_for("auth.request_reset")),
@@ -209,6 +244,7 @@ def verify_email(token: str) -> User | None:
 
 
 # --- login -------------------------------------------------------------------
+
 
 def login_identity(login: str) -> str:
     """The account a login form names, as typed and normalised, whether it exists or not:
@@ -256,8 +292,9 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     try:
         password_hasher.verify(user.password_hash, current_password)
     except (VerificationError, InvalidHashError):
-        raise ServiceError("That isn't your current password. Please type it again.",
-                           field="current_password") from None
+        raise ServiceError(
+            "That isn't your current password. Please type it again.", field="current_password"
+        ) from None
     check_password_strength(new_password)
     new_hash = password_hasher.hash(new_password)
     with transaction():
@@ -267,6 +304,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 # --- password reset -----------------------------------------------------------
 
+
 def request_password_reset(email: str) -> None:
     with transaction():
         user = find_by_email(email)
@@ -275,8 +313,11 @@ def request_password_reset(email: str) -> None:
         minutes = current_app.config["RESET_TOKEN_MINUTES"]
         token = _issue_token(user, RESET, timedelta(minutes=minutes))
         message = mail.build_message(
-            user.email, "Reset your password", "reset_password",
-            username=user.username, minutes=minutes,
+            user.email,
+            "Reset your password",
+            "reset_password",
+            username=user.username,
+            minutes=minutes,
             link=mail.absolute_url(url_for("auth.reset_password", token=token)),
         )
     mail.deliver_after_response(message)  # unknown addresses must not answer faster
@@ -284,9 +325,14 @@ def request_password_reset(email: str) -> None:
 
 def reset_token_is_valid(token: str) -> bool:
     record = db.session.scalar(
-        sa.select(AccountToken).where(AccountToken.token_hash == _hash_token(token)))
-    return (record is not None and record.purpose == RESET and record.used_at is None
-            and record.expires_at >= utcnow())
+        sa.select(AccountToken).where(AccountToken.token_hash == _hash_token(token))
+    )
+    return (
+        record is not None
+        and record.purpose == RESET
+        and record.used_at is None
+        and record.expires_at >= utcnow()
+    )
 
 
 def reset_password(token: str, new_password: str) -> User | None:
@@ -307,8 +353,10 @@ def reset_password(token: str, new_password: str) -> User | None:
 
 # --- operators -----------------------------------------------------------------
 
-def create_user(username: str, email: str, password: str, role: str = Role.MEMBER,
-                verified: bool = True) -> User:
+
+def create_user(
+    username: str, email: str, password: str, role: str = Role.MEMBER, verified: bool = True
+) -> User:
     """For the CLI and the demo: an account made by an operator is trusted as verified.
 
     A moderator made here moderates every board; admins can narrow that on the site.
@@ -325,9 +373,12 @@ def create_user(username: str, email: str, password: str, role: str = Role.MEMBE
         if find_by_email(email) is not None:
             raise ServiceError("That email address already has an account.", field="email")
         user = User(
-            username=normalise_username(username), username_key=username_key(username),
-            email=checked_email(email), password_hash=password_hasher.hash(password),
-            role=role, email_verified_at=utcnow() if verified else None,
+            username=normalise_username(username),
+            username_key=username_key(username),
+            email=checked_email(email),
+            password_hash=password_hasher.hash(password),
+            role=role,
+            email_verified_at=utcnow() if verified else None,
             moderates_all_boards=role == Role.MODERATOR,
         )
         db.session.add(user)

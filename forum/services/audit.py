@@ -6,7 +6,6 @@ There is deliberately no function to change or remove an entry.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..extensions import db
@@ -26,20 +25,32 @@ def snapshot(instance, *fields: str) -> dict[str, Any]:
 OPERATOR = "(operator)"
 
 
-def record(actor: User | None, action: str, target_type: str, target_id: int | None, *,
-           before: dict | None = None, after: dict | None = None, reason: str = "") -> None:
+def record(
+    actor: User | None,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> None:
     """Add an entry to the current transaction (the caller commits).
 
     `actor` is None for an operator's command-line change.
     """
-    db.session.add(AuditEntry(
-        actor_id=actor.id if actor else None,
-        actor_name=actor.username if actor else OPERATOR, action=action,
-        target_type=target_type, target_id=target_id,
-        before=json.dumps(before or {}, ensure_ascii=False, sort_keys=True, default=str),
-        after=json.dumps(after or {}, ensure_ascii=False, sort_keys=True, default=str),
-        reason=reason[:1000],
-    ))
+    db.session.add(
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            actor_name=actor.username if actor else OPERATOR,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            before=before or {},
+            after=after or {},
+            reason=reason[:1000],
+        )
+    )
 
 
 def changes(before: dict, after: dict) -> tuple[dict, dict]:
@@ -48,8 +59,9 @@ def changes(before: dict, after: dict) -> tuple[dict, dict]:
     return {name: before.get(name) for name in changed}, {name: after[name] for name in changed}
 
 
-def record_save(actor: User | None, target_type: str, instance, before: dict | None,
-                fields: tuple[str, ...]) -> None:
+def record_save(
+    actor: User | None, target_type: str, instance, before: dict | None, fields: tuple[str, ...]
+) -> None:
     """After creating (before=None) or changing a settings row: "<type>.create" with its
     values, or "<type>.update" with only what changed (nothing if nothing did)."""
     db.session.flush()
@@ -63,6 +75,7 @@ def record_save(actor: User | None, target_type: str, instance, before: dict | N
 
 def record_delete(actor: User | None, target_type: str, instance, fields: tuple[str, ...]) -> None:
     """Record "<type>.delete" with the row's values, then delete it (same transaction)."""
-    record(actor, f"{target_type}.delete", target_type, instance.id,
-           before=snapshot(instance, *fields))
+    record(
+        actor, f"{target_type}.delete", target_type, instance.id, before=snapshot(instance, *fields)
+    )
     db.session.delete(instance)

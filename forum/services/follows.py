@@ -8,32 +8,48 @@ or two tabs at once end in one row, never an IntegrityError.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .. import permissions
+from .. import permissions, viewer_rows
 from ..extensions import db
 from ..models import Board, Follow, PostStatus, Topic, User, utcnow
 from . import PermissionDenied, transaction
 
 
-def _upsert(user_id: int, *, board_id: int | None = None, topic_id: int | None = None,
-            following: bool, keep_existing: bool = False) -> None:
+def _upsert(
+    user_id: int,
+    *,
+    board_id: int | None = None,
+    topic_id: int | None = None,
+    following: bool,
+    keep_existing: bool = False,
+) -> None:
     target = "board_id" if board_id is not None else "topic_id"
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
-    statement = insert(Follow).values(user_id=user_id, board_id=board_id, topic_id=topic_id,
-                                      following=following, created_at=utcnow())
+    insert = (
+        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    statement = insert(Follow).values(
+        user_id=user_id,
+        board_id=board_id,
+        topic_id=topic_id,
+        following=following,
+        created_at=utcnow(),
+    )
     if keep_existing:
         statement = statement.on_conflict_do_nothing(index_elements=["user_id", target])
     else:
         statement = statement.on_conflict_do_update(
             index_elements=["user_id", target],
-            set_={"following": statement.excluded.following,
-                  "created_at": statement.excluded.created_at})
+            set_={
+                "following": statement.excluded.following,
+                "created_at": statement.excluded.created_at,
+            },
+        )
     db.session.execute(statement)
 
 
@@ -79,12 +95,14 @@ def auto_follow_topic(user: User, topic: Topic) -> None:
 def still_follows_topic(user_id: int, topic_id: int) -> bool:
     """For reply notices: only an explicit unfollow stops them. Topics started before
     follows existed have no row, and their authors still want to hear about replies."""
-    following = db.session.scalar(sa.select(Follow.following).where(
-        Follow.user_id == user_id, Follow.topic_id == topic_id))
+    following = db.session.scalar(
+        sa.select(Follow.following).where(Follow.user_id == user_id, Follow.topic_id == topic_id)
+    )
     return following is not False
 
 
 # --- reading, for pages --------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FollowState:
@@ -95,21 +113,29 @@ class FollowState:
         return topic_id in self.topics
 
 
-def state_for(user: User | None, *, board_id: int | None = None,
-              topic_ids: list[int] | tuple[int, ...] = ()) -> FollowState:
-    """The viewer's follow state for a board and any topics on the page, in one query."""
-    if user is None or not user.is_authenticated or (board_id is None and not topic_ids):
-        return FollowState()
-    conditions = []
-    if board_id is not None:
-        conditions.append(Follow.board_id == board_id)
-    if topic_ids:
-        conditions.append(Follow.topic_id.in_(list(topic_ids)))
-    rows = db.session.execute(
-        sa.select(Follow.board_id, Follow.topic_id).where(
-            Follow.user_id == user.id, Follow.following.is_(True), sa.or_(*conditions))).all()
-    return FollowState(board=any(row.board_id == board_id for row in rows if row.board_id),
-                       topics=frozenset(row.topic_id for row in rows if row.topic_id))
+def page_part(*, one_topic: bool = False) -> sa.Select:
+    """Which of a page's board and topics the viewer follows, in forum.viewer_rows' shape
+    ("f": the topic in `a`, or the board in `b`). Parameters: "user_id", "board_id" (None
+    for none) and the expanding "topic_ids", or with `one_topic` the one "topic_id" (a
+    topic's page; a plain parameter costs less to send)."""
+    if one_topic:
+        topics = Follow.topic_id == sa.bindparam("topic_id")
+    else:
+        topics = Follow.topic_id.in_(sa.bindparam("topic_ids", expanding=True))
+    return sa.select(*viewer_rows.row("f", Follow.topic_id, Follow.board_id)).where(
+        Follow.user_id == sa.bindparam("user_id"),
+        Follow.following.is_(True),
+        sa.or_(Follow.board_id == sa.bindparam("board_id"), topics),
+    )
+
+
+def state_from(rows: Iterable[tuple[int | None, int | None]]) -> FollowState:
+    """The FollowState from page_part's rows, as (topic, board) pairs."""
+    rows = list(rows)
+    return FollowState(
+        board=any(board_id for _, board_id in rows),
+        topics=frozenset(topic_id for topic_id, _ in rows if topic_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -138,19 +164,42 @@ def followed_page(user: User, page: int, per_page: int) -> FollowedPage:
     """
     page = max(page, 1)
     query = (
-        sa.select(Follow.board_id, Follow.topic_id, Follow.created_at,
-                  Board.name.label("board_name"), Board.slug.label("board_slug"),
-                  Topic.title.label("topic_title"))
+        sa.select(
+            Follow.board_id,
+            Follow.topic_id,
+            Follow.created_at,
+            Board.name.label("board_name"),
+            Board.slug.label("board_slug"),
+            Topic.title.label("topic_title"),
+        )
         .outerjoin(Topic, Topic.id == Follow.topic_id)
         .outerjoin(Board, Board.id == Follow.board_id)
-        .where(Follow.user_id == user.id, Follow.following.is_(True),
-               sa.or_(Follow.board_id.is_not(None), Topic.status == PostStatus.PUBLISHED))
+        .where(
+            Follow.user_id == user.id,
+            Follow.following.is_(True),
+            sa.or_(Follow.board_id.is_not(None), Topic.status == PostStatus.PUBLISHED),
+        )
         .order_by(Follow.created_at.desc(), Follow.id.desc())
-        .offset((page - 1) * per_page).limit(per_page + 1))
+        .offset((page - 1) * per_page)
+        .limit(per_page + 1)
+    )
     rows = db.session.execute(query).all()
-    items = [Followed(kind="board", name=row.board_name, board_slug=row.board_slug,
-                      topic_id=None, since=row.created_at) if row.board_id is not None
-             else Followed(kind="topic", name=row.topic_title, board_slug=None,
-                           topic_id=row.topic_id, since=row.created_at)
-             for row in rows[:per_page]]
+    items = [
+        Followed(
+            kind="board",
+            name=row.board_name,
+            board_slug=row.board_slug,
+            topic_id=None,
+            since=row.created_at,
+        )
+        if row.board_id is not None
+        else Followed(
+            kind="topic",
+            name=row.topic_title,
+            board_slug=None,
+            topic_id=row.topic_id,
+            since=row.created_at,
+        )
+        for row in rows[:per_page]
+    ]
     return FollowedPage(items=items, page=page, has_next=len(rows) > per_page)

@@ -7,7 +7,7 @@ from ..extensions import db
 from ..helplines import DEFAULT_HELPLINES
 from ..models import Helpline, User
 from . import ServiceError, audit, transaction
-from .admin import require_admin
+from .admin import column_length, require_admin
 
 FIELDS = ("name", "region", "contact", "url", "description")
 AUDITED = (*FIELDS, "position")
@@ -18,7 +18,7 @@ def save(actor: User, helpline: Helpline | None, data: dict) -> Helpline:
     values = {field: clean_single_line(data.get(field) or "") for field in FIELDS}
     # Checked after cleaning: Unicode normalisation can lengthen text.
     for field, value in values.items():
-        limit = Helpline.__table__.c[field].type.length
+        limit = column_length(Helpline.__table__, field)
         if len(value) > limit:
             raise ServiceError(f"Keep this to {limit} characters or fewer.", field=field)
     with transaction():

@@ -22,14 +22,15 @@ run; running it twice, or two copies at once, erases nobody twice):
   "a former member";
 - a post under a moderation item that is still open (a report, a member at risk) keeps
   its words, earlier versions and link to the pseudonym only until that item is decided:
-  every run finishes such posts once their item is closed (finish_left_posts).
+  every run finishes such posts once their item is closed (forum.services.left_posts).
 
-Counters move through posting.change_status, and every post and topic change goes
+Counters move through post_state.change_status, and every post and topic change goes
 through the ORM, so topic revisions (cached pages) and the search index follow.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -52,30 +53,25 @@ from ..models import (
     MailSettings,
     MutedPhrase,
     Notice,
+    NoticeKind,
     OutboxMessage,
-    Post,
-    PostRevision,
-    PostStatus,
     Reaction,
     ReviewEvent,
     ReviewItem,
     ReviewReason,
-    ReviewStatus,
     Role,
-    Topic,
     User,
     new_session_token,
     utcnow,
 )
-from . import ServiceError, accounts, moderation, posting, transaction
+from ..models.revisions import move_on_topics_written_by
+from . import ServiceError, accounts, left_posts, rows_changed, transaction
 
 GRACE = timedelta(days=14)
 PSEUDONYM_PREFIX = "former-member-"
 # Not an argon2 hash: verifying any password against it fails (and authenticate()
 # treats an erased account as an unknown one, hash check and all).
 ERASED_PASSWORD = "!erased"
-# The title of a topic whose author left and chose to remove their posts.
-LEFT_TOPIC_TITLE = "A topic from a former member"
 ERASED_ADDRESS = "[address erased]"
 BATCH_SIZE = 50
 
@@ -87,17 +83,21 @@ def erased_email(user_id: int) -> str:
 
 # --- scheduling and cancelling ----------------------------------------------------------
 
+
 def why_cannot_leave(member: User) -> str | None:
     """Admins step down first (another admin takes away their role): the site must keep
     someone who can run it. Everyone who can log in may leave, suspended members too."""
     if member.role == Role.ADMIN:
-        return ("Admins can't delete their account. Ask another admin to take away your "
-                "admin role first, then come back here.")
+        return (
+            "Admins can't delete their account. Ask another admin to take away your "
+            "admin role first, then come back here."
+        )
     return None
 
 
-def schedule_deletion(member: User, password: str, keep_posts: bool,
-                      now: datetime | None = None) -> datetime:
+def schedule_deletion(
+    member: User, password: str, keep_posts: bool, now: datetime | None = None
+) -> datetime:
     """Schedule the member's erasure two weeks from `now`; return when it falls due.
 
     Every session of the member ends (a new session token). The mail saying when, and
@@ -108,8 +108,9 @@ def schedule_deletion(member: User, password: str, keep_posts: bool,
     try:
         accounts.password_hasher.verify(member.password_hash, password)
     except (VerificationError, InvalidHashError):
-        raise ServiceError("That isn't your password. Please type it again.",
-                           field="password") from None
+        raise ServiceError(
+            "That isn't your password. Please type it again.", field="password"
+        ) from None
     now = now or utcnow()
     due = now + GRACE
     with transaction():
@@ -130,27 +131,41 @@ def _scheduled_message(member: User, due: datetime):
     zone_name = settings.timezone if settings is not None else "UTC"
     local = due.astimezone(zone(zone_name))
     return mail.build_message(
-        member.email, "Your account will be deleted in 14 days", "account_deletion",
-        username=member.username, keep_posts=member.keep_posts_on_deletion,
+        member.email,
+        "Your account will be deleted in 14 days",
+        "account_deletion",
+        username=member.username,
+        keep_posts=member.keep_posts_on_deletion,
         when=f"{local:%A %-d %B %Y, %H:%M} ({zone_name.replace('_', ' ')})",
-        login_link=mail.url_for_mail("auth.login"))
+        login_link=mail.url_for_mail("auth.login"),
+    )
 
 
 def cancel_deletion(member: User) -> bool:
     """Logging in cancels a scheduled deletion. False when there was nothing to cancel,
     or the account was erased meanwhile (the login must then fail)."""
     with transaction():
-        cancelled = db.session.execute(
-            sa.update(User).where(User.id == member.id, User.erased_at.is_(None),
-                                  User.deletion_due_at.is_not(None))
-            .values(deletion_due_at=None, deletion_requested_at=None,
-                    keep_posts_on_deletion=False)
-            .execution_options(synchronize_session=False)).rowcount == 1
+        cancelled = (
+            rows_changed(
+                sa.update(User)
+                .where(
+                    User.id == member.id,
+                    User.erased_at.is_(None),
+                    User.deletion_due_at.is_not(None),
+                )
+                .values(
+                    deletion_due_at=None, deletion_requested_at=None, keep_posts_on_deletion=False
+                )
+                .execution_options(synchronize_session=False)
+            )
+            == 1
+        )
     db.session.refresh(member)
     return cancelled
 
 
 # --- erasure --------------------------------------------------------------------------------
+
 
 @dataclass
 class ErasureReport:
@@ -159,8 +174,9 @@ class ErasureReport:
     posts_finished: int = 0  # posts whose moderation item had closed, finished now
 
 
-def erase_due(now: datetime | None = None, *, batch_size: int = BATCH_SIZE,
-              limit: int | None = None) -> ErasureReport:
+def erase_due(
+    now: datetime | None = None, *, batch_size: int = BATCH_SIZE, limit: int | None = None
+) -> ErasureReport:
     """Erase every account whose deletion is due at `now` (the clock, unless a test or
     an operator sets it), then finish posts that were waiting for a moderator."""
     now = now or utcnow()
@@ -168,10 +184,14 @@ def erase_due(now: datetime | None = None, *, batch_size: int = BATCH_SIZE,
     after_id = 0
     while limit is None or report.erased < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.erased)
-        ids = list(db.session.scalars(
-            sa.select(User.id).where(User.deletion_due_at <= now, User.erased_at.is_(None),
-                                     User.id > after_id)
-            .order_by(User.id).limit(size)))
+        ids = list(
+            db.session.scalars(
+                sa.select(User.id)
+                .where(User.deletion_due_at <= now, User.erased_at.is_(None), User.id > after_id)
+                .order_by(User.id)
+                .limit(size)
+            )
+        )
         db.session.rollback()  # the read ends here; each member's transaction is its own
         if not ids:
             break
@@ -182,7 +202,7 @@ def erase_due(now: datetime | None = None, *, batch_size: int = BATCH_SIZE,
                 current_app.logger.exception("could not erase account %s", user_id)
                 report.failed += 1
         after_id = ids[-1]
-    report.posts_finished = finish_left_posts(batch_size=batch_size)
+    report.posts_finished = left_posts.finish_left_posts(batch_size=batch_size)
     return report
 
 
@@ -192,17 +212,21 @@ def erase_account(user_id: int, now: datetime) -> bool:
         # The claim is a write, so it takes the row (PostgreSQL) or the database
         # (SQLite) before anything is read: a login cancelling now, or another copy of
         # the command, waits, and then finds the condition no longer holds.
-        claimed = db.session.execute(
-            sa.update(User).where(User.id == user_id, User.deletion_due_at <= now,
-                                  User.erased_at.is_(None))
-            .values(deletion_due_at=User.deletion_due_at)
-            .execution_options(synchronize_session=False)).rowcount == 1
+        claimed = (
+            rows_changed(
+                sa.update(User)
+                .where(User.id == user_id, User.deletion_due_at <= now, User.erased_at.is_(None))
+                .values(deletion_due_at=User.deletion_due_at)
+                .execution_options(synchronize_session=False)
+            )
+            == 1
+        )
         if not claimed:
             return False
-        member = db.session.get(User, user_id)
+        member = db.session.get_one(User, user_id)  # the claim above found the row
         db.session.refresh(member)
         address, pseudonym = member.email, _new_pseudonym()
-        _withdraw_and_delete_posts(member, now)
+        left_posts.withdraw_and_delete_posts(member, now)
         _delete_personal_rows(member, address)
         _erase_address_from_records(member, address, pseudonym)
         _unname_in_others_notices(member.username)
@@ -217,15 +241,10 @@ def erase_account(user_id: int, now: datetime) -> bool:
         member.deletion_due_at = None
         member.erased_at = now
         # Every thread the member wrote in shows them as "a former member" from now on,
-        # also those whose posts stay linked for an open moderation item: cached copies
-        # of those pages (forum.page_cache) must not keep showing the old name.
-        db.session.execute(
-            sa.update(Topic).where(Topic.id.in_(
-                sa.select(Post.topic_id).where(Post.author_id == member.id)))
-            .values(revision=Topic.revision + 1)
-            .execution_options(synchronize_session=False))
+        # also those whose posts stay linked for an open moderation item.
+        move_on_topics_written_by(db.session, member.id)
         db.session.flush()
-        _finish_posts(list(db.session.scalars(_left_posts_query(member_id=member.id))))
+        left_posts.finish_member_posts(member.id)
     current_app.logger.info("erased account %s", user_id)
     return True
 
@@ -236,33 +255,6 @@ def _new_pseudonym() -> str:
         taken = db.session.scalar(sa.select(User.id).where(User.username_key == name))
         if taken is None:
             return name
-
-
-def _withdraw_and_delete_posts(member: User, now: datetime) -> None:
-    """What the member could have done themselves, post by post, before leaving."""
-    remove = not member.keep_posts_on_deletion
-    posts = db.session.scalars(sa.select(Post).where(
-        Post.author_id == member.id, Post.status != PostStatus.DELETED).order_by(Post.id))
-    for post in list(posts):
-        if post.status in (PostStatus.PENDING, PostStatus.REJECTED):
-            # Never went out: withdrawn, as posting.withdraw_post does. Held for a member
-            # at risk or reported, its words stay until a moderator decides.
-            if posting.lock_if_status(post, PostStatus.PENDING, PostStatus.REJECTED):
-                posting.change_status(post, PostStatus.DELETED)
-                post.deleted_at = now
-                if not moderation.note_author_withdrew(post, member):
-                    posting.erase_text(post)
-        elif remove and post.status in (PostStatus.PUBLISHED, PostStatus.HIDDEN):
-            # As posting.delete_post does. A hidden post becomes deleted too, so that a
-            # moderator dismissing its reports cannot bring it back.
-            if posting.lock_if_status(post, post.status):
-                posting.change_status(post, PostStatus.DELETED)
-                post.deleted_at = now
-                if not moderation.note_author_deleted(post, member):
-                    posting.erase_text(post)
-    # Topics show their starter on board pages: from now on, "a former member".
-    for topic in db.session.scalars(sa.select(Topic).where(Topic.author_id == member.id)):
-        topic.author_id = None
 
 
 def _delete_personal_rows(member: User, address: str) -> None:
@@ -279,97 +271,88 @@ def _delete_personal_rows(member: User, address: str) -> None:
         sa.delete(DigestDelivery).where(DigestDelivery.user_id == user_id),
         # Mail to the member, sent or waiting, including account mail queued without a
         # member id; the messages' bodies go with them (ON DELETE CASCADE).
-        sa.delete(OutboxMessage).where(sa.or_(OutboxMessage.user_id == user_id,
-                                              OutboxMessage.recipient == address)),
+        sa.delete(OutboxMessage).where(
+            sa.or_(OutboxMessage.user_id == user_id, OutboxMessage.recipient == address)
+        ),
         sa.delete(BoardModerator).where(BoardModerator.user_id == user_id),
     ):
         db.session.execute(statement.execution_options(synchronize_session=False))
-    db.session.execute(sa.update(ReviewItem).where(ReviewItem.claimed_by_id == user_id)
-                       .values(claimed_by_id=None, claimed_at=None)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(ReviewItem)
+        .where(ReviewItem.claimed_by_id == user_id)
+        .values(claimed_by_id=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _unname_in_others_notices(username: str) -> None:
     """Other members' reply and quote notices begin with the leaver's name ("wren replied
-    to your topic …", forum.services.posting.post_became_visible): they say "A former member"
+    to your topic …", forum.services.reply_notices.post_became_visible): they say "A former member"
     from now on. (Mail already sent cannot be called back; the outbox forgets it after
     outbox.KEEP_SENT.)"""
     prefix = f"{username} "
     for column in (Notice.subject, Notice.message):
         db.session.execute(
             sa.update(Notice)
-            .where(Notice.kind.in_(("reply", "quote")),
-                   sa.func.substr(column, 1, len(prefix)) == prefix)
-            .values({column: sa.literal("A former member ", sa.String)
-                     .concat(sa.func.substr(column, len(prefix) + 1))})
-            .execution_options(synchronize_session=False))
+            .where(
+                Notice.kind.in_((NoticeKind.REPLY, NoticeKind.QUOTE)),
+                sa.func.substr(column, 1, len(prefix)) == prefix,
+            )
+            .values(
+                {
+                    column: sa.literal("A former member ", sa.String).concat(
+                        sa.func.substr(column, len(prefix) + 1)
+                    )
+                }
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _erase_address_from_records(member: User, address: str, pseudonym: str) -> None:
     """The audit log names the pseudonym from now on; wherever a moderator or a report
     wrote the address down, it is taken out."""
-    db.session.execute(sa.update(AuditEntry).where(AuditEntry.actor_id == member.id)
-                       .values(actor_name=pseudonym)
-                       .execution_options(synchronize_session=False))
-    needle = f"%{_escape_like(address.lower())}%"
+    db.session.execute(
+        sa.update(AuditEntry)
+        .where(AuditEntry.actor_id == member.id)
+        .values(actor_name=pseudonym)
+        .execution_options(synchronize_session=False)
+    )
+    needle = _like_in_any_case(address)
     pattern = re.compile(re.escape(address), re.IGNORECASE)
-    for model, columns in ((AuditEntry, ("before", "after", "reason")),
-                           (ReviewReason, ("detail",)), (ReviewEvent, ("note",))):
+    for model, columns in (
+        (AuditEntry, ("before", "after", "reason")),
+        (ReviewReason, ("detail",)),
+        (ReviewEvent, ("note",)),
+    ):
         for name in columns:
             column = getattr(model, name)
-            found = db.session.execute(sa.select(model.id, column).where(
-                sa.func.lower(column).like(needle, escape="\\"))).all()
+            # A JSON column (the audit log's before and after) is searched as its text;
+            # the address holds no character JSON escapes, so the edited text is JSON.
+            is_json = isinstance(column.type, sa.JSON)
+            text_of = sa.cast(column, sa.Text) if is_json else column
+            found = db.session.execute(
+                sa.select(model.id, text_of).where(sa.func.lower(text_of).like(needle, escape="\\"))
+            ).all()
             for row_id, text in found:
-                db.session.execute(sa.update(model).where(model.id == row_id)
-                                   .values({name: pattern.sub(ERASED_ADDRESS, text)})
-                                   .execution_options(synchronize_session=False))
+                erased = pattern.sub(ERASED_ADDRESS, text)
+                if erased == text:  # only like it (a wildcard letter): not the address
+                    continue
+                db.session.execute(
+                    sa.update(model)
+                    .where(model.id == row_id)
+                    .values({name: json.loads(erased) if is_json else erased})
+                    .execution_options(synchronize_session=False)
+                )
+
+
+def _like_in_any_case(address: str) -> str:
+    """A LIKE pattern, compared with lower(column), that finds `address` in any letter
+    case on both databases. SQLite's lower() folds only ASCII, so each other letter
+    matches any one character there; Python's case-blind match then decides."""
+    escaped = _escape_like(address.lower())
+    return "%" + "".join(char if char.isascii() else "_" for char in escaped) + "%"
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _left_posts_query(member_id: int | None = None):
-    """Posts still linked to an erased member whose moderation item (if any) is closed."""
-    open_item = sa.select(ReviewItem.id).where(ReviewItem.post_id == Post.id,
-                                               ReviewItem.status == ReviewStatus.PENDING)
-    query = sa.select(Post).join(User, User.id == Post.author_id).where(
-        User.erased_at.is_not(None), ~open_item.exists())
-    if member_id is not None:
-        query = query.where(Post.author_id == member_id)
-    return query.order_by(Post.id)
-
-
-def finish_left_posts(batch_size: int = BATCH_SIZE) -> int:
-    """Posts of erased members kept for an open moderation item: once the item is
-    decided, their words go (with "remove"), their earlier versions go, and they are
-    shown as by a former member. Also drops notices written to erased accounts since
-    (a moderator's decision on such a post). Returns how many posts were finished."""
-    finished = 0
-    while True:
-        with transaction():
-            posts = list(db.session.scalars(_left_posts_query().limit(batch_size)))
-            _finish_posts(posts)
-            erased = sa.select(User.id).where(User.erased_at.is_not(None))
-            db.session.execute(sa.delete(Notice).where(Notice.user_id.in_(erased))
-                               .execution_options(synchronize_session=False))
-        finished += len(posts)
-        if len(posts) < batch_size:
-            return finished
-
-
-def _finish_posts(posts: list[Post]) -> None:
-    for post in posts:
-        author = db.session.get(User, post.author_id)
-        if not author.keep_posts_on_deletion:
-            if post.status == PostStatus.PUBLISHED and posting.lock_if_status(
-                    post, PostStatus.PUBLISHED):
-                posting.change_status(post, PostStatus.DELETED)
-                post.deleted_at = utcnow()
-            posting.erase_text(post)
-            if posting.is_first_post(post):
-                post.topic.title = LEFT_TOPIC_TITLE
-        db.session.execute(sa.delete(PostRevision).where(PostRevision.post_id == post.id)
-                           .execution_options(synchronize_session=False))
-        post.author_id = None
-    db.session.flush()

@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, Serializer, URLSafeSerializer
 from itsdangerous.encoding import base64_encode
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .. import mail
+from .. import mail, mail_rules
 from ..digests import schedule
 from ..extensions import db
 from ..models import DigestFrequency, MailKind, MailSettings, User, utcnow
@@ -32,66 +32,51 @@ PAUSE = timedelta(days=14)
 def settings_for(user: User) -> MailSettings:
     """The member's settings row, made (with the defaults) if they have none yet."""
     settings = db.session.get(MailSettings, user.id)
-    if settings is None:
-        # Two notices to one member at once (two replies) may both get here: the second
-        # insert does nothing and reads the first's row, instead of failing its request.
-        insert = (postgresql.insert if db.engine.dialect.name == "postgresql"
-                  else sqlite.insert)(MailSettings)
-        db.session.execute(insert.values(
-            user_id=user.id, digest=DigestFrequency.NONE, digest_hour=8, digest_weekday=0,
-            timezone="UTC", notify_reply=True, notify_quote=True, notify_moderation=True,
-            version=1, link_versions={}).on_conflict_do_nothing())
-        settings = db.session.get(MailSettings, user.id)
-    return settings
+    if settings is not None:
+        return settings
+    # Two notices to one member at once (two replies) may both get here: the second
+    # insert does nothing and reads the first's row, instead of failing its request.
+    insert = (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(
+        MailSettings
+    )
+    db.session.execute(
+        insert.values(
+            user_id=user.id,
+            digest=DigestFrequency.NONE,
+            digest_hour=8,
+            digest_weekday=0,
+            timezone="UTC",
+            notify_reply=True,
+            notify_quote=True,
+            notify_moderation=True,
+            version=1,
+            link_versions={},
+        ).on_conflict_do_nothing()
+    )
+    # The row is there now: this request made it, or the other one did.
+    return db.session.get_one(MailSettings, user.id)
 
 
 def wants_mail(user: User, kind: str, now: datetime | None = None) -> bool:
     """Would this member like this kind of mail now? (Account mail is not asked here.)"""
-    return mail_wanted(kind, address=user.email, verified=user.is_verified,
-                       banned=user.is_banned, leaving=user.deletion_due_at is not None,
-                       settings=db.session.get(MailSettings, user.id), now=now or utcnow())
-
-
-def mail_wanted(kind: str, *, address: str | None, verified: bool, banned: bool, settings,
-                now: datetime, leaving: bool = False) -> bool:
-    """The rule of wants_mail, on plain values (the outbox asks again when it sends).
-
-    `settings` is anything with MailSettings' attributes, or None for the defaults.
-    """
-    if not address or not verified:
-        return False
-    # A banned member still hears why their account was closed (they cannot log in to
-    # read the notice), and nothing else.
-    if banned and kind != MailKind.MODERATION:
-        return False
-    # A member waiting for their account's deletion asked to leave: no digests, no
-    # notices (logging in cancels the deletion, and the mail comes back with it).
-    if leaving:
-        return False
-    if settings is None:
-        return kind != MailKind.DIGEST
-    if settings.paused_until is not None and settings.paused_until > now:
-        return False
-    if kind == MailKind.DIGEST:
-        return settings.digest != DigestFrequency.NONE
-    return bool(getattr(settings, f"notify_{kind}"))
+    return mail_rules.member_wants(
+        user, db.session.get(MailSettings, user.id), kind, now or utcnow()
+    )
 
 
 def reschedule(settings: MailSettings, now: datetime | None = None) -> None:
-    """Work out next_digest_at again after a change (call inside the caller's transaction).
+    """Work out next_digest_at again after a change (call inside the caller's transaction):
+    due now when this period's hour has passed without a digest (schedule.reschedule)."""
+    schedule.reschedule(settings, now or utcnow())
 
-    A paused member's next digest comes at the first scheduled time after the pause.
-    """
-    now = now or utcnow()
-    start = max(now, settings.paused_until) if settings.paused_until else now
-    settings.next_digest_at = schedule.next_due(settings.digest, settings.digest_hour,
-                                                settings.digest_weekday, settings.timezone,
-                                                start)
-    if settings.next_digest_at is not None and settings.digest_covered_until is None:
-        settings.digest_covered_until = now
+
+def digest_due_now(settings: MailSettings | None, now: datetime | None = None) -> bool:
+    """Is the member's next digest already due (it goes with the next run)?"""
+    return schedule.digest_due_now(settings, now or utcnow())
 
 
 # --- signed links -----------------------------------------------------------------------
+
 
 class _LinkSerializer(URLSafeSerializer):
     """URL-safe signed tokens, without the attempt to compress them first.
@@ -121,11 +106,18 @@ def _link_version(settings: MailSettings, kind: str) -> int:
 def _link_state(settings: MailSettings) -> dict[str, tuple]:
     """What each kind of mail does now: a change to a kind's entry retires its links."""
     pause = settings.paused_until
-    return {MailKind.DIGEST: (settings.digest, settings.digest_hour, settings.digest_weekday,
-                              settings.timezone, pause),
-            MailKind.REPLY: (settings.notify_reply, pause),
-            MailKind.QUOTE: (settings.notify_quote, pause),
-            MailKind.MODERATION: (settings.notify_moderation, pause)}
+    return {
+        MailKind.DIGEST: (
+            settings.digest,
+            settings.digest_hour,
+            settings.digest_weekday,
+            settings.timezone,
+            pause,
+        ),
+        MailKind.REPLY: (settings.notify_reply, pause),
+        MailKind.QUOTE: (settings.notify_quote, pause),
+        MailKind.MODERATION: (settings.notify_moderation, pause),
+    }
 
 
 def _token_parts(token: str) -> tuple[int, MailKind, int] | None:
@@ -133,13 +125,12 @@ def _token_parts(token: str) -> tuple[int, MailKind, int] | None:
         user_id, kind, version = _serializer().loads(token)
     except (BadSignature, ValueError, TypeError):
         return None
-    if kind not in set(MailKind) or not isinstance(user_id, int) \
-            or not isinstance(version, int):
+    if kind not in set(MailKind) or not isinstance(user_id, int) or not isinstance(version, int):
         return None
     return user_id, MailKind(kind), version
 
 
-def read_unsubscribe_token(token: str) -> tuple[MailSettings, str] | None:
+def read_unsubscribe_token(token: str) -> tuple[MailSettings, MailKind] | None:
     """The settings and kind a link is for, or None if forged, mangled or retired."""
     parts = _token_parts(token)
     if parts is None:
@@ -153,15 +144,17 @@ def read_unsubscribe_token(token: str) -> tuple[MailSettings, str] | None:
 
 def unsubscribe_url(settings: MailSettings, kind: str) -> str:
     """Absolute, from BASE_URL (never the request's Host), also from the CLI."""
-    return mail.url_for_mail("mail_settings.unsubscribe",
-                             token=unsubscribe_token(settings, kind))
+    return mail.url_for_mail("mail_settings.unsubscribe", token=unsubscribe_token(settings, kind))
 
 
 # --- choosing ---------------------------------------------------------------------------
 
 #: The settings column that turns each kind of notice mail on or off.
-NOTICE_SWITCH = {MailKind.REPLY: "notify_reply", MailKind.QUOTE: "notify_quote",
-                 MailKind.MODERATION: "notify_moderation"}
+NOTICE_SWITCH = {
+    MailKind.REPLY: "notify_reply",
+    MailKind.QUOTE: "notify_quote",
+    MailKind.MODERATION: "notify_moderation",
+}
 
 
 def has_chosen_timezone(user: User) -> bool:
@@ -172,22 +165,36 @@ def has_chosen_timezone(user: User) -> bool:
     return settings is not None and (settings.timezone != "UTC" or settings.version > 1)
 
 
-def check_choices(digest: str | None, timezone: str | None, hour: int | None = 8,
-                  weekday: int | None = 0) -> None:
+@dataclass(frozen=True)
+class MailChoices:
+    """The digest and timezone a member chose, checked."""
+
+    digest: DigestFrequency
+    timezone: str
+    hour: int  # the digest's hour, in the member's timezone
+    weekday: int  # a weekly digest's day, 0 for Monday
+
+
+def check_choices(
+    digest: str | None, timezone: str | None, hour: int | None = 8, weekday: int | None = 0
+) -> MailChoices:
     """Refuse what the form could not have offered, naming the field at fault."""
-    if digest not in set(DigestFrequency):
+    if digest is None or digest not in set(DigestFrequency):
         raise ServiceError("Choose no digest, a daily digest or a weekly one.", field="digest")
     if not isinstance(hour, int) or not 0 <= hour <= 23:
         raise ServiceError("Choose an hour from the list, 00:00 to 23:00.", field="digest_hour")
     if not isinstance(weekday, int) or not 0 <= weekday <= 6:
         raise ServiceError("Choose a day of the week from the list.", field="digest_weekday")
-    if timezone not in schedule.timezone_names():
-        raise ServiceError("Choose your timezone from the list (for example Europe/London).",
-                           field="timezone")
+    if timezone is None or timezone not in schedule.timezone_names():
+        raise ServiceError(
+            "Choose your timezone from the list (for example Europe/London).", field="timezone"
+        )
+    return MailChoices(DigestFrequency(digest), timezone, hour, weekday)
 
 
-def start_for_new_member(user: User, digest: str, timezone: str,
-                         now: datetime | None = None) -> MailSettings:
+def start_for_new_member(
+    user: User, digest: str, timezone: str, now: datetime | None = None
+) -> MailSettings:
     """Within the account's own transaction: the choice made at sign-up (checked first
     with check_choices)."""
     settings = settings_for(user)
@@ -199,8 +206,11 @@ def start_for_new_member(user: User, digest: str, timezone: str,
 
 def _locked_settings(user_id: int) -> MailSettings | None:
     return db.session.scalar(
-        sa.select(MailSettings).where(MailSettings.user_id == user_id).with_for_update()
-        .execution_options(populate_existing=True))
+        sa.select(MailSettings)
+        .where(MailSettings.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def _changed(settings: MailSettings, now: datetime, before: dict[str, tuple]) -> None:
@@ -218,19 +228,27 @@ def _changed(settings: MailSettings, now: datetime, before: dict[str, tuple]) ->
     settings.link_versions = versions  # a new dict: JSON columns do not see mutation
 
 
-def save_settings(user: User, *, digest: str | None, digest_hour: int | None,
-                  digest_weekday: int | None, timezone: str | None, notify_reply: bool,
-                  notify_quote: bool, notify_moderation: bool,
-                  now: datetime | None = None) -> MailSettings:
-    check_choices(digest, timezone, digest_hour, digest_weekday)
+def save_settings(
+    user: User,
+    *,
+    digest: str | None,
+    digest_hour: int | None,
+    digest_weekday: int | None,
+    timezone: str | None,
+    notify_reply: bool,
+    notify_quote: bool,
+    notify_moderation: bool,
+    now: datetime | None = None,
+) -> MailSettings:
+    choices = check_choices(digest, timezone, digest_hour, digest_weekday)
     now = now or utcnow()
     with transaction():
         settings = _locked_settings(user.id) or settings_for(user)
         before = _link_state(settings)
-        settings.digest = DigestFrequency(digest)
-        settings.digest_hour = digest_hour
-        settings.digest_weekday = digest_weekday
-        settings.timezone = timezone
+        settings.digest = choices.digest
+        settings.digest_hour = choices.hour
+        settings.digest_weekday = choices.weekday
+        settings.timezone = choices.timezone
         settings.notify_reply = bool(notify_reply)
         settings.notify_quote = bool(notify_quote)
         settings.notify_moderation = bool(notify_moderation)
@@ -251,8 +269,7 @@ def resume_now(user: User, now: datetime | None = None) -> MailSettings | None:
 
 
 def is_paused(settings: MailSettings | None, now: datetime | None = None) -> bool:
-    return settings is not None and settings.paused_until is not None \
-        and settings.paused_until > (now or utcnow())
+    return mail_rules.is_paused(settings, now or utcnow())
 
 
 # --- the unsubscribe page ------------------------------------------------------------------
@@ -260,17 +277,21 @@ def is_paused(settings: MailSettings | None, now: datetime | None = None) -> boo
 LESS_OFTEN, PAUSE_ALL, STOP = "less_often", "pause", "stop"
 
 
-def describe(settings: MailSettings, kind: str) -> str:
+def describe(settings: MailSettings, kind: MailKind) -> str:
     """The kind of mail a link is for, as the page names it."""
     if kind == MailKind.DIGEST:
-        return {DigestFrequency.DAILY: "the daily digest",
-                DigestFrequency.WEEKLY: "the weekly digest"}.get(settings.digest, "the digest")
-    return {MailKind.REPLY: "mail when someone replies to your topic",
-            MailKind.QUOTE: "mail when someone quotes your post",
-            MailKind.MODERATION: "mail about moderators' decisions on your posts"}[kind]
+        return {
+            DigestFrequency.DAILY: "the daily digest",
+            DigestFrequency.WEEKLY: "the weekly digest",
+        }.get(settings.digest, "the digest")
+    return {
+        MailKind.REPLY: "mail when someone replies to your topic",
+        MailKind.QUOTE: "mail when someone quotes your post",
+        MailKind.MODERATION: "mail about moderators' decisions on your posts",
+    }[kind]
 
 
-def less_often_offer(settings: MailSettings, kind: str) -> str | None:
+def less_often_offer(settings: MailSettings, kind: MailKind) -> str | None:
     """What "less often" would mean for this mail, or None when there is no such step.
 
     A weekly digest is as seldom as digests come. Moderators' decisions are not in the
@@ -288,7 +309,7 @@ class Unsubscribed:
     """What a choice on the unsubscribe page did, for the page that confirms it."""
 
     choice: str
-    kind: str
+    kind: MailKind
     described: str  # the mail the link was for, named as it was before the change
     settings: MailSettings
 
@@ -330,7 +351,7 @@ def unsubscribe(token: str, choice: str, now: datetime | None = None) -> Unsubsc
     return Unsubscribed(choice, kind, described, settings)
 
 
-def _stop(settings: MailSettings, kind: str) -> None:
+def _stop(settings: MailSettings, kind: MailKind) -> None:
     if kind == MailKind.DIGEST:
         settings.digest = DigestFrequency.NONE
     else:

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..http import MAX_ID
 from ..models import Block, Board, BoardMute, MutedPhrase, Role, User
 from ..safety import phrase_key
-from . import PermissionDenied, ServiceError, transaction
+from . import PermissionDenied, ServiceError, rows_changed, transaction
 
 MAX_BLOCKS = 500
 MAX_MUTED_PHRASES = 100
@@ -43,8 +43,10 @@ def why_cannot_block(user: User, member: User) -> str | None:
     if member.id == user.id:
         return "You can't block yourself."
     if member.role != Role.MEMBER:
-        return ("Moderators and admins can't be blocked: they need to be able to reach "
-                "everyone. If a moderator's posts trouble you, please tell an admin.")
+        return (
+            "Moderators and admins can't be blocked: they need to be able to reach "
+            "everyone. If a moderator's posts trouble you, please tell an admin."
+        )
     if member.erased_at is not None:
         return "This account no longer exists."
     return None
@@ -62,11 +64,15 @@ def block(user: User, member: User) -> bool:
         with transaction():
             if db.session.get(Block, (user.id, member.id)) is not None:
                 return False
-            count = db.session.scalar(sa.select(sa.func.count()).where(
-                Block.blocker_id == user.id)) or 0
+            count = (
+                db.session.scalar(sa.select(sa.func.count()).where(Block.blocker_id == user.id))
+                or 0
+            )
             if count >= MAX_BLOCKS:
-                raise ServiceError(f"You have blocked {MAX_BLOCKS} members, the most there can "
-                                   "be. Unblock someone first.")
+                raise ServiceError(
+                    f"You have blocked {MAX_BLOCKS} members, the most there can "
+                    "be. Unblock someone first."
+                )
             db.session.add(Block(blocker_id=user.id, blocked_id=member.id))
     except IntegrityError:  # the same block, made at the same moment in another tab
         return False
@@ -76,25 +82,31 @@ def block(user: User, member: User) -> bool:
 def unblock(user: User, member_id: int) -> bool:
     """True if there was a block to remove."""
     with transaction():
-        removed = db.session.execute(sa.delete(Block).where(
-            Block.blocker_id == user.id, Block.blocked_id == member_id)).rowcount
+        removed = rows_changed(
+            sa.delete(Block).where(Block.blocker_id == user.id, Block.blocked_id == member_id)
+        )
     return bool(removed)
 
 
 def blocked_members(user: User) -> list[User]:
     """Everyone the member blocked, by name (at most MAX_BLOCKS: one query)."""
-    return list(db.session.scalars(
-        sa.select(User).join(Block, Block.blocked_id == User.id)
-        .where(Block.blocker_id == user.id).order_by(User.username_key)))
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Block, Block.blocked_id == User.id)
+            .where(Block.blocker_id == user.id)
+            .order_by(User.username_key)
+        )
+    )
 
 
 def blocked_by_count(member_id: int) -> int:
     """How many members blocked this one: a signal for moderators, never who."""
-    return db.session.scalar(sa.select(sa.func.count()).where(
-        Block.blocked_id == member_id)) or 0
+    return db.session.scalar(sa.select(sa.func.count()).where(Block.blocked_id == member_id)) or 0
 
 
 # --- muted phrases ---------------------------------------------------------------------
+
 
 def mute_phrase(user: User, phrase: str | None) -> MutedPhrase:
     text = " ".join((phrase or "").split())
@@ -105,15 +117,23 @@ def mute_phrase(user: User, phrase: str | None) -> MutedPhrase:
         raise ServiceError(f"Keep it to {PHRASE_MAX} characters or fewer.", field="phrase")
     try:
         with transaction():
-            existing = db.session.scalar(sa.select(MutedPhrase).where(
-                MutedPhrase.user_id == user.id, MutedPhrase.phrase_key == key))
+            existing = db.session.scalar(
+                sa.select(MutedPhrase).where(
+                    MutedPhrase.user_id == user.id, MutedPhrase.phrase_key == key
+                )
+            )
             if existing is not None:
                 raise ServiceError(f"You already muted “{existing.phrase}”.", field="phrase")
-            count = db.session.scalar(sa.select(sa.func.count()).where(
-                MutedPhrase.user_id == user.id)) or 0
+            count = (
+                db.session.scalar(sa.select(sa.func.count()).where(MutedPhrase.user_id == user.id))
+                or 0
+            )
             if count >= MAX_MUTED_PHRASES:
-                raise ServiceError(f"You have muted {MAX_MUTED_PHRASES} words and phrases, the "
-                                   "most there can be. Remove one first.", field="phrase")
+                raise ServiceError(
+                    f"You have muted {MAX_MUTED_PHRASES} words and phrases, the "
+                    "most there can be. Remove one first.",
+                    field="phrase",
+                )
             muted = MutedPhrase(user_id=user.id, phrase=text, phrase_key=key)
             db.session.add(muted)
     except IntegrityError:  # the same phrase, sent at the same moment from another tab
@@ -124,8 +144,11 @@ def mute_phrase(user: User, phrase: str | None) -> MutedPhrase:
 def unmute_phrase(user: User, phrase_id: int) -> str | None:
     """The phrase that was removed, or None if the member had no such phrase."""
     with transaction():
-        muted = db.session.scalar(sa.select(MutedPhrase).where(
-            MutedPhrase.id == phrase_id, MutedPhrase.user_id == user.id))
+        muted = db.session.scalar(
+            sa.select(MutedPhrase).where(
+                MutedPhrase.id == phrase_id, MutedPhrase.user_id == user.id
+            )
+        )
         if muted is None:
             return None
         db.session.delete(muted)
@@ -133,17 +156,25 @@ def unmute_phrase(user: User, phrase_id: int) -> str | None:
 
 
 def muted_phrases(user: User) -> list[MutedPhrase]:
-    return list(db.session.scalars(sa.select(MutedPhrase).where(
-        MutedPhrase.user_id == user.id).order_by(MutedPhrase.id)))
+    return list(
+        db.session.scalars(
+            sa.select(MutedPhrase).where(MutedPhrase.user_id == user.id).order_by(MutedPhrase.id)
+        )
+    )
 
 
 # --- muted boards ----------------------------------------------------------------------
 
+
 def _board_mute_insert(user_id: int, board_id: int):
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
-    return insert(BoardMute).values(user_id=user_id, board_id=board_id) \
+    insert = (
+        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    return (
+        insert(BoardMute)
+        .values(user_id=user_id, board_id=board_id)
         .on_conflict_do_nothing(index_elements=["user_id", "board_id"])
+    )
 
 
 def mute_board(user: User, board: Board) -> None:
@@ -155,13 +186,15 @@ def mute_board(user: User, board: Board) -> None:
 
 def unmute_board(user: User, board: Board) -> None:
     with transaction():
-        db.session.execute(sa.delete(BoardMute).where(BoardMute.user_id == user.id,
-                                                      BoardMute.board_id == board.id))
+        db.session.execute(
+            sa.delete(BoardMute).where(BoardMute.user_id == user.id, BoardMute.board_id == board.id)
+        )
 
 
 def muted_board_ids(user: User) -> set[int]:
-    return set(db.session.scalars(sa.select(BoardMute.board_id).where(
-        BoardMute.user_id == user.id)))
+    return set(
+        db.session.scalars(sa.select(BoardMute.board_id).where(BoardMute.user_id == user.id))
+    )
 
 
 def save_privacy(user: User, *, hides_recent_posts: bool, muted_boards: Iterable[int]) -> None:
@@ -170,18 +203,25 @@ def save_privacy(user: User, *, hides_recent_posts: bool, muted_boards: Iterable
     existing is enough)."""
     wanted = {board_id for board_id in muted_boards if 0 < board_id <= MAX_ID}
     with transaction():
-        existing = set(db.session.scalars(sa.select(Board.id).where(
-            Board.id.in_(sorted(wanted))))) if wanted else set()
-        current = set(db.session.scalars(sa.select(BoardMute.board_id).where(
-            BoardMute.user_id == user.id)))
+        existing = (
+            set(db.session.scalars(sa.select(Board.id).where(Board.id.in_(sorted(wanted)))))
+            if wanted
+            else set()
+        )
+        current = set(
+            db.session.scalars(sa.select(BoardMute.board_id).where(BoardMute.user_id == user.id))
+        )
         if current - existing:
-            db.session.execute(sa.delete(BoardMute).where(
-                BoardMute.user_id == user.id, BoardMute.board_id.in_(sorted(current - existing))))
+            db.session.execute(
+                sa.delete(BoardMute).where(
+                    BoardMute.user_id == user.id, BoardMute.board_id.in_(sorted(current - existing))
+                )
+            )
         for board_id in sorted(existing - current):
             db.session.execute(_board_mute_insert(user.id, board_id))
-        db.session.get(User, user.id).hides_recent_posts = bool(hides_recent_posts)
+        db.session.get_one(User, user.id).hides_recent_posts = bool(hides_recent_posts)
 
 
 def set_hides_recent_posts(user: User, hide: bool) -> None:
     with transaction():
-        db.session.get(User, user.id).hides_recent_posts = bool(hide)
+        db.session.get_one(User, user.id).hides_recent_posts = bool(hide)

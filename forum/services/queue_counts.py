@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ..listeners import Listener, attach_once
 from ..models import ReviewItem, ReviewQueueCount, ReviewStatus
 
 #: board_key of items with no board (accounts to review).
@@ -47,14 +48,18 @@ def adjust(session: Session, deltas: Mapping[tuple[int | None, str], int]) -> No
         keyed[(board_key(board_id), str(kind))] += delta
     connection = session.connection()
     table = ReviewQueueCount.__table__
+    assert isinstance(table, sa.Table)  # a declarative __table__ is typed as any FromClause
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     for (key, kind), delta in sorted(keyed.items()):
         if delta == 0:
             continue
         statement = insert(table).values(board_key=key, kind=kind, waiting=delta)
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=[table.c.board_key, table.c.kind],
-            set_={"waiting": table.c.waiting + statement.excluded.waiting}))
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.board_key, table.c.kind],
+                set_={"waiting": table.c.waiting + statement.excluded.waiting},
+            )
+        )
 
 
 def _new_value(item: ReviewItem, name: str, stored):
@@ -64,28 +69,37 @@ def _new_value(item: ReviewItem, name: str, stored):
         return stored
     value = added[0]
     if isinstance(value, sa.ClauseElement):
-        raise RuntimeError(f"review item {name} set to an SQL expression: the queue's counts "
-                           "cannot follow it; set a value, or call queue_counts.adjust()")
+        raise RuntimeError(
+            f"review item {name} set to an SQL expression: the queue's counts "
+            "cannot follow it; set a value, or call queue_counts.adjust()"
+        )
     return value
 
 
-@sa.event.listens_for(Session, "before_flush")
 def _count_item_changes(session: Session, flush_context, instances) -> None:
     deltas: Counter = Counter()
     for item in session.new:
-        if isinstance(item, ReviewItem) and (item.status or ReviewStatus.PENDING) \
-                == ReviewStatus.PENDING:
-            board_id = item.board_id if item.board_id is not None or item.board is None \
-                else item.board.id
+        if (
+            isinstance(item, ReviewItem)
+            and (item.status or ReviewStatus.PENDING) == ReviewStatus.PENDING
+        ):
+            board_id = (
+                item.board_id if item.board_id is not None or item.board is None else item.board.id
+            )
             deltas[(board_id, item.kind)] += 1
-    changed = [item for item in session.dirty if isinstance(item, ReviewItem)
-               and item.id is not None
-               and any(sa.inspect(item).attrs[name].history.has_changes() for name in _COUNTED)]
+    changed = [
+        item
+        for item in session.dirty
+        if isinstance(item, ReviewItem)
+        and item.id is not None
+        and any(sa.inspect(item).attrs[name].history.has_changes() for name in _COUNTED)
+    ]
     gone = [item for item in session.deleted if isinstance(item, ReviewItem)]
     if changed or gone:
         ids = sorted({item.id for item in (*changed, *gone)})
-        query = sa.select(ReviewItem.id, ReviewItem.status, ReviewItem.board_id,
-                          ReviewItem.kind).where(ReviewItem.id.in_(ids))
+        query = sa.select(
+            ReviewItem.id, ReviewItem.status, ReviewItem.board_id, ReviewItem.kind
+        ).where(ReviewItem.id.in_(ids))
         if session.connection().dialect.name == "postgresql":
             query = query.with_for_update()  # already locked by the services; to be sure
         stored = {row.id: row for row in session.connection().execute(query)}
@@ -95,8 +109,9 @@ def _count_item_changes(session: Session, flush_context, instances) -> None:
                 continue
             if row.status == ReviewStatus.PENDING:
                 deltas[(row.board_id, row.kind)] -= 1
-            status, board_id, kind = (_new_value(item, name, getattr(row, name))
-                                      for name in _COUNTED)
+            status, board_id, kind = (
+                _new_value(item, name, getattr(row, name)) for name in _COUNTED
+            )
             if status == ReviewStatus.PENDING:
                 deltas[(board_id, kind)] += 1
         for item in gone:
@@ -107,14 +122,31 @@ def _count_item_changes(session: Session, flush_context, instances) -> None:
         adjust(session, deltas)
 
 
+LISTENERS: tuple[Listener, ...] = ((Session, "before_flush", _count_item_changes),)
+
+
+def attach_listeners() -> None:
+    """Called by forum.session_hooks; a second call adds nothing."""
+    attach_once(LISTENERS)
+
+
 def actual_counts(session: Session) -> dict[tuple[int, str], int]:
     """COUNT(*) of the waiting items per (board_key, kind): what the table must hold."""
     key = sa.func.coalesce(ReviewItem.board_id, NO_BOARD)
-    return {(board, kind): count for board, kind, count in session.execute(
-        sa.select(key, ReviewItem.kind, sa.func.count())
-        .where(ReviewItem.status == ReviewStatus.PENDING).group_by(key, ReviewItem.kind))}
+    return {
+        (board, kind): count
+        for board, kind, count in session.execute(
+            sa.select(key, ReviewItem.kind, sa.func.count())
+            .where(ReviewItem.status == ReviewStatus.PENDING)
+            .group_by(key, ReviewItem.kind)
+        )
+    }
 
 
 def stored_counts(session: Session) -> dict[tuple[int, str], int]:
-    return {(row.board_key, row.kind): row.waiting for row in session.execute(
-        sa.select(ReviewQueueCount.board_key, ReviewQueueCount.kind, ReviewQueueCount.waiting))}
+    return {
+        (row.board_key, row.kind): row.waiting
+        for row in session.execute(
+            sa.select(ReviewQueueCount.board_key, ReviewQueueCount.kind, ReviewQueueCount.waiting)
+        )
+    }

@@ -14,17 +14,16 @@ member they were blocked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .. import permissions
+from .. import permissions, viewer_rows
 from ..extensions import db
-from ..models import Post, PostStatus, Reaction, ReactionKind, Topic, User, utcnow
-from . import PermissionDenied, ServiceError, transaction
+from ..models import Post, PostStatus, Reaction, ReactionKind, User, utcnow
+from . import PermissionDenied, ServiceError, rows_changed, transaction
 
 #: What members read on the buttons, in the order they are shown.
 LABELS: dict[str, str] = {
@@ -47,13 +46,16 @@ def add(user: User, post: Post, kind: str) -> bool:
     kind = _kind_or_error(kind)
     if (refusal := permissions.why_cannot_react(user, post)) is not None:
         raise PermissionDenied(refusal)
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
-    statement = (insert(Reaction)
-                 .values(post_id=post.id, user_id=user.id, kind=kind, created_at=utcnow())
-                 .on_conflict_do_nothing(index_elements=["post_id", "user_id", "kind"]))
+    insert = (
+        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    statement = (
+        insert(Reaction)
+        .values(post_id=post.id, user_id=user.id, kind=kind, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["post_id", "user_id", "kind"])
+    )
     with transaction():
-        return db.session.execute(statement).rowcount == 1
+        return rows_changed(statement) == 1
 
 
 def remove(user: User, post: Post, kind: str) -> bool:
@@ -63,9 +65,12 @@ def remove(user: User, post: Post, kind: str) -> bool:
     if not permissions.is_member(user):
         raise PermissionDenied("Please log in.")
     with transaction():
-        result = db.session.execute(sa.delete(Reaction).where(
-            Reaction.post_id == post.id, Reaction.user_id == user.id, Reaction.kind == kind))
-        return result.rowcount == 1
+        removed = rows_changed(
+            sa.delete(Reaction).where(
+                Reaction.post_id == post.id, Reaction.user_id == user.id, Reaction.kind == kind
+            )
+        )
+        return removed == 1
 
 
 def toggle(user: User, post: Post, kind: str) -> bool:
@@ -75,8 +80,11 @@ def toggle(user: User, post: Post, kind: str) -> bool:
     undo itself; this is for callers that only know "the other way".
     """
     kind = _kind_or_error(kind)
-    given = db.session.scalar(sa.select(sa.literal(True)).where(
-        Reaction.post_id == post.id, Reaction.user_id == user.id, Reaction.kind == kind))
+    given = db.session.scalar(
+        sa.select(sa.literal(True)).where(
+            Reaction.post_id == post.id, Reaction.user_id == user.id, Reaction.kind == kind
+        )
+    )
     if given:
         remove(user, post, kind)
         return False
@@ -85,6 +93,7 @@ def toggle(user: User, post: Post, kind: str) -> bool:
 
 
 # --- reading, for the topic page ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Button:
@@ -106,65 +115,77 @@ class ReactionState:
     counts: dict[int, dict[str, int]] = field(default_factory=dict)
     open: frozenset[int] = frozenset()
 
-    def sent_labels(self, post_id: int) -> list[str]:
-        sent = self.given.get(post_id, frozenset())
-        return [LABELS[kind] for kind in KINDS if kind in sent]
 
-    def buttons(self, post_id: int) -> list[Button]:
-        """The viewer's buttons for a post: every kind where they may send one, else only
-        those they sent (to take back), else none."""
-        sent = self.given.get(post_id, frozenset())
-        may_send = post_id in self.open
-        return [Button(kind, LABELS[kind], kind in sent) for kind in KINDS
-                if may_send or kind in sent]
+def page_part() -> sa.Select:
+    """The viewer's own reactions on a page of a thread's posts, and every reaction on
+    their own posts there, in forum.viewer_rows' shape ("r"): the post in `a`, how many
+    in `b`, 1 in `c` if the viewer sent one, the kind in `s1`. Parameters (from
+    page_parameters): "viewer", "topic_id", and the page's first and last post ids (a
+    page is a run of the thread's posts in id order)."""
+    mine = sa.func.max(sa.case((Reaction.user_id == sa.bindparam("viewer"), 1), else_=0))
+    return (
+        sa.select(*viewer_rows.row("r", Reaction.post_id, sa.func.count(), mine, Reaction.kind))
+        .join(Post, Post.id == Reaction.post_id)
+        .where(
+            Post.topic_id == sa.bindparam("topic_id"),
+            Post.id.between(sa.bindparam("first_id"), sa.bindparam("last_id")),
+            Post.status == PostStatus.PUBLISHED,
+            sa.or_(
+                Reaction.user_id == sa.bindparam("viewer"),
+                Post.author_id == sa.bindparam("viewer"),
+            ),
+        )
+        .group_by(Reaction.post_id, Reaction.kind)
+    )
 
-    def received(self, post_id: int) -> list[tuple[str, int]]:
-        """(label, count) of each kind the post got, in button order, if the viewer wrote
-        it; else nothing."""
-        counts = self.counts.get(post_id, {})
-        return [(LABELS[kind], counts[kind]) for kind in KINDS if counts.get(kind)]
+
+def page_parameters(user: User, topic_id: int, posts: Sequence) -> dict[str, object]:
+    """page_part's parameters for a page of a thread's posts (rows with id, in order)."""
+    return {
+        "viewer": user.id,
+        "topic_id": topic_id,
+        "first_id": posts[0].id if posts else 0,
+        "last_id": posts[-1].id if posts else 0,
+    }
 
 
-NO_REACTIONS = ReactionState()
-
-
-def state_for(user: User | None, topic: Topic, posts: Iterable) -> ReactionState:
-    """The viewer's reactions and (on their own posts) the counts, for a page of posts.
-
-    `posts` are rows with id, author_id and status (forum.queries.posts_page). One query
-    whatever the number of posts, none for a logged-out visitor.
-    """
-    if not permissions.is_member(user):
-        return NO_REACTIONS
-    published = [post for post in posts if post.status == PostStatus.PUBLISHED]
-    if not published:
-        return ReactionState()
-    post_ids = [post.id for post in published]
-    own_ids = [post.id for post in published if post.author_id == user.id]
-    open_ids = frozenset(
-        post.id for post in published if permissions.why_cannot_react(
-            user, SimpleNamespace(status=post.status, author_id=post.author_id,
-                                  topic=topic)) is None)
-    condition = Reaction.user_id == user.id
-    if own_ids:
-        condition = sa.or_(condition, Reaction.post_id.in_(own_ids))
-    rows = db.session.execute(
-        sa.select(Reaction.post_id, Reaction.kind, sa.func.count(),
-                  sa.func.max(sa.case((Reaction.user_id == user.id, 1), else_=0)))
-        .where(Reaction.post_id.in_(post_ids), condition)
-        .group_by(Reaction.post_id, Reaction.kind))
+def state_from(
+    user: User, topic: permissions.TopicLike, posts: Iterable, rows: Iterable[Sequence]
+) -> ReactionState:
+    """The ReactionState from page_part's rows, without their kind letter: (post, how
+    many, sent by the viewer, kind)."""
+    viewer = user.id  # read once: an ORM attribute costs a call per read
+    published = [
+        (post.id, post.author_id == viewer) for post in posts if post.status == PostStatus.PUBLISHED
+    ]
+    # The answer depends on the post only through whether it is the viewer's own (all
+    # are published): asked at most twice, not once per post.
+    open_to = {
+        own: permissions.why_cannot_react_to(
+            user, topic, PostStatus.PUBLISHED, viewer if own else None
+        )
+        is None
+        for own in (True, False)
+    }
+    open_ids = frozenset(post_id for post_id, own in published if open_to[own])
     given: dict[int, set[str]] = defaultdict(set)
-    counts: dict[int, dict[str, int]] = {post_id: {} for post_id in own_ids}
-    for post_id, kind, number, mine in rows:
+    counts: dict[int, dict[str, int]] = {post_id: {} for post_id, own in published if own}
+    for post_id, number, mine, kind in rows:
         if mine:
             given[post_id].add(kind)
         if post_id in counts:
             counts[post_id][kind] = number
-    return ReactionState(given={post_id: frozenset(kinds) for post_id, kinds in given.items()},
-                         counts=counts, open=open_ids)
+    return ReactionState(
+        given={post_id: frozenset(kinds) for post_id, kinds in given.items()},
+        counts=counts,
+        open=open_ids,
+    )
 
 
 def kinds_sent(user: User, post: Post) -> frozenset[str]:
     """The kinds this member sent to one post (for the answer to a script's request)."""
-    return frozenset(db.session.scalars(sa.select(Reaction.kind).where(
-        Reaction.post_id == post.id, Reaction.user_id == user.id)))
+    return frozenset(
+        db.session.scalars(
+            sa.select(Reaction.kind).where(Reaction.post_id == post.id, Reaction.user_id == user.id)
+        )
+    )

@@ -10,10 +10,12 @@ Revises: 0006
 Create Date: 2026-12-04 09:00:00.000000
 
 """
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.orm import Session
 
 from forum import search
+from forum.models import Post, Topic
 
 
 # revision identifiers, used by Alembic.
@@ -28,9 +30,18 @@ def upgrade():
     for statement in search.create_statements(connection.dialect.name):
         op.execute(statement)
     session = Session(bind=connection)
+    # topics.first_post_id comes in 0012: here the first post is the lowest id.
+    first_post_id = (
+        sa.select(sa.func.min(Post.id))
+        .where(Post.topic_id == Topic.id)
+        .correlate(Topic)
+        .scalar_subquery()
+    )
     done, after_id = 0, 0
-    while rows := search._findable_rows(session, after_id=after_id, limit=2000):
-        done += search._insert_entries(session, rows)
+    while rows := search.findable_rows(
+        session, after_id=after_id, limit=2000, first_post_id=first_post_id
+    ):
+        done += search.insert_entries(session, rows)
         after_id = rows[-1][0]
 
 

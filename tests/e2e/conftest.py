@@ -1,6 +1,6 @@
 """Fixtures for the browser tests: Debian's Chromium, a live server, a real SMTP server, axe.
 
-See ../shared/TESTING.md for why the browser is launched the way it is.
+Chromium comes from Debian (never downloaded), launched without background networking.
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask, got_request_exception
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 from werkzeug.serving import make_server
-
-from tests.conftest import TEST_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,6 +42,7 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 # --- mail --------------------------------------------------------------------
+
 
 def _free_port() -> int:
     """aiosmtpd 1.4.6 cannot listen on port 0, so ask the OS for a free port first."""
@@ -91,6 +90,7 @@ def mailbox():
 
 
 # --- the live server ---------------------------------------------------------
+
 
 @pytest.fixture
 def app_config(app_config: dict, mailbox: Mailbox) -> dict:
@@ -187,6 +187,7 @@ def live_server(app: Flask):
 
 # --- browsing and auditing ---------------------------------------------------
 
+
 class Auditor:
     """Runs axe-core on a page and fails with axe's report when it finds violations.
 
@@ -213,7 +214,8 @@ class Auditor:
             target = self._twin_with(page)
         results = self._axe.run(target)
         assert results.violations_count == 0, (
-            f"axe found problems on {page.url}:\n{results.generate_report()}")
+            f"axe found problems on {page.url}:\n{results.generate_report()}"
+        )
         self.audited.append(page.url)
 
     def _twin_with(self, page: Page) -> Page:
@@ -259,12 +261,3 @@ def browse(new_context, audit: Auditor):
         return page
 
     return open_page
-
-
-def log_in(page: Page, base_url: str, login: str, password: str = TEST_PASSWORD) -> None:
-    """Log in through the form, as a member would."""
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Username or email address").fill(login)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("link", name=f"Account ({login})")).to_be_visible()

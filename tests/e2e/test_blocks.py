@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import log_in
+from tests.helpers.browser import log_in
 
 
 def heading(page: Page, name: str):
@@ -17,8 +17,7 @@ def heading(page: Page, name: str):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
-def test_block_a_member_and_show_their_post_anyway(javascript, live_server, make, browse,
-                                                   audit):
+def test_block_a_member_and_show_their_post_anyway(javascript, live_server, make, browse, audit):
     board = make.board("general", "General")
     fern, thorn, willow = make.user("fern"), make.user("thorn"), make.user("willow")
     topic = make.topic(fern, board, "Getting through Sundays", "Sundays are long for me")

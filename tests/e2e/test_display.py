@@ -8,13 +8,12 @@ scheme actually in use) and must not scroll sideways: 320 CSS pixels is what a
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from .conftest import log_in
+from tests.helpers.browser import log_in
+from tests.helpers.layout import DESKTOP, ZOOMED, no_sideways_scroll
 
-DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 667}
-ZOOMED = {"width": 320, "height": 640}  # a 640 px window at 200% zoom
 
 LONG_LINK = "https://example.org/" + "/".join(["a-rather-long-path-segment"] * 6)
 RICH_POST = f"""Some things that helped me, in no particular order:
@@ -33,28 +32,29 @@ Supercalifragilisticexpialidociouslyunbreakablewordthatgoesonandonandonforever.
 """
 
 
-def no_sideways_scroll(page: Page) -> None:
-    widths = page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    scroll_width, client_width = widths
-    assert scroll_width <= client_width, (
-        f"{page.url} scrolls sideways: content is {scroll_width}px wide in a "
-        f"{client_width}px viewport")
-
-
 @pytest.mark.browser
-@pytest.mark.parametrize("color_scheme, viewport", [
-    ("dark", DESKTOP),
-    ("light", PHONE),
-    ("dark", PHONE),
-    ("light", ZOOMED),
-], ids=["dark-desktop", "light-phone", "dark-phone", "light-320px"])
-def test_pages_in_dark_scheme_and_narrow_screens(color_scheme, viewport, live_server, make,
-                                                 browse, audit):
+@pytest.mark.parametrize(
+    "color_scheme, viewport",
+    [
+        ("dark", DESKTOP),
+        ("light", PHONE),
+        ("dark", PHONE),
+        ("light", ZOOMED),
+    ],
+    ids=["dark-desktop", "light-phone", "dark-phone", "light-320px"],
+)
+def test_pages_in_dark_scheme_and_narrow_screens(
+    color_scheme, viewport, live_server, make, browse, audit
+):
     member = make.user("river_otter")
     board = make.board("long-term-conditions", "Long-term conditions and everyday life")
-    topic = make.topic(member, board, "What helps on the days when everything feels heavy?",
-                       RICH_POST, content_warning="low mood")
+    topic = make.topic(
+        member,
+        board,
+        "What helps on the days when everything feels heavy?",
+        RICH_POST,
+        content_warning="low mood",
+    )
     make.reply(member, topic, "> **river_otter** wrote:\n>\n> a **routine**\n\nSame here.")
     page = browse(color_scheme=color_scheme, viewport=viewport)
     assert page.evaluate(f"matchMedia('(prefers-color-scheme: {color_scheme})').matches")

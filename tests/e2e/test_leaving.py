@@ -17,8 +17,8 @@ from playwright.sync_api import Page, expect
 from forum.extensions import db
 from forum.models import utcnow
 from forum.services import leaving
-from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import log_in
+from tests.helpers.app import TEST_PASSWORD
+from tests.helpers.browser import log_in
 
 MEMBER, EMAIL = "quiet_heron", "quiet_heron@example.org"
 
@@ -37,7 +37,8 @@ def erase_accounts(app, now) -> int:
 @pytest.mark.browser
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
 def test_member_downloads_their_data_deletes_the_account_and_cannot_log_in_after(
-        javascript, live_server, mailbox, make, browse, audit, tmp_path):
+    javascript, live_server, mailbox, make, browse, audit, tmp_path
+):
     app = live_server.app
     board = make.board("general", "General")
     member = make.user(MEMBER, email=EMAIL)
@@ -69,8 +70,9 @@ def test_member_downloads_their_data_deletes_the_account_and_cannot_log_in_after
     page.get_by_label("Keep my posts").check()
     page.get_by_label("Your password").fill("not the password")
     page.get_by_role("button", name="Delete my account in 14 days").click()
-    expect(page.get_by_text("That isn't your password. Please type it again.", exact=True))\
-        .to_be_visible()
+    expect(
+        page.get_by_text("That isn't your password. Please type it again.", exact=True)
+    ).to_be_visible()
     expect(page.get_by_label("Keep my posts")).to_be_checked()  # the choice is kept
     audit(page)
     page.get_by_label("Your password").fill(TEST_PASSWORD)
@@ -90,8 +92,11 @@ def test_member_downloads_their_data_deletes_the_account_and_cannot_log_in_after
         page.get_by_label("Username or email address").fill(login)
         page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_text("That username or email and password don't match an account.",
-                                exact=True)).to_be_visible()
+        expect(
+            page.get_by_text(
+                "That username or email and password don't match an account.", exact=True
+            )
+        ).to_be_visible()
     audit(page)
 
     # The kept post is still there, by "a former member".

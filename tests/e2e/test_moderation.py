@@ -23,9 +23,8 @@ from playwright.sync_api import Page, expect
 from forum.extensions import db
 from forum.models import Post, ReviewItem, User
 from forum.services import moderation, posting
-
-from .conftest import log_in
-from .test_display import DESKTOP, ZOOMED, no_sideways_scroll
+from tests.helpers.browser import log_in
+from tests.helpers.layout import DESKTOP, ZOOMED, no_sideways_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +38,7 @@ STALE = "Another moderator changed this item while you were looking at it"
 
 
 # --- helpers -----------------------------------------------------------------------
+
 
 def heading(page: Page, name: str, level: int = 1):
     return page.get_by_role("heading", level=level, name=name, exact=True)
@@ -84,24 +84,24 @@ class Desk:
 
     def first_post(self, topic) -> int:
         with self.app.app_context():
-            return db.session.scalar(sa.select(Post.id).where(Post.topic_id == topic.id)
-                                     .order_by(Post.id).limit(1))
+            return db.session.scalar(
+                sa.select(Post.id).where(Post.topic_id == topic.id).order_by(Post.id).limit(1)
+            )
 
     def item_id(self, post_id: int) -> int:
         with self.app.app_context():
-            return db.session.scalar(sa.select(ReviewItem.id)
-                                     .where(ReviewItem.post_id == post_id))
+            return db.session.scalar(sa.select(ReviewItem.id).where(ReviewItem.post_id == post_id))
 
     def report(self, reporter, post_id: int, category: str, note: str = "") -> int:
         with self.app.test_request_context():
-            item = moderation.report(self._user(reporter), db.session.get(Post, post_id),
-                                     category, note)
+            item = moderation.report(
+                self._user(reporter), db.session.get(Post, post_id), category, note
+            )
             return item.id
 
     def decide(self, moderator, post_id: int, action: str, reason: str = "") -> None:
         with self.app.test_request_context():
-            item = db.session.scalar(sa.select(ReviewItem)
-                                     .where(ReviewItem.post_id == post_id))
+            item = db.session.scalar(sa.select(ReviewItem).where(ReviewItem.post_id == post_id))
             moderation.decide(self._user(moderator), item, item.version, action, reason=reason)
 
     def edit(self, author, post_id: int, body: str) -> None:
@@ -116,9 +116,11 @@ def desk(app) -> Desk:
 
 # --- 1. a new member's post waits, and a moderator approves it ---------------------------
 
+
 @JS
 def test_a_new_members_post_waits_until_a_moderator_approves_it(
-        javascript, live_server, mailbox, make, desk, browse, audit):
+    javascript, live_server, mailbox, make, desk, browse, audit
+):
     board = make.board("general", "General")
     newcomer = make.user("new_wren", trusted=False)
     reader = make.user("old_oak")
@@ -199,17 +201,23 @@ def test_a_new_members_post_waits_until_a_moderator_approves_it(
 
 # --- 2. a report that someone may be at risk: top of the queue, hidden with a reason ------
 
+
 @JS
 def test_a_report_that_someone_is_at_risk_goes_first_and_is_hidden_with_a_reason(
-        javascript, live_server, mailbox, make, desk, browse, audit):
+    javascript, live_server, mailbox, make, desk, browse, audit
+):
     board = make.board("general", "General")
     starter = make.user("old_oak")
     poster = make.user("river_stone")
     reporter = make.user("kind_fox")
     moderator = make.user("mod_mira", role="moderator", moderates=(board,))
     # An older held new-member post is already waiting.
-    make.topic(make.user("new_wren", trusted=False), board, "Hello from a newcomer",
-               "Glad to have found this place.")
+    make.topic(
+        make.user("new_wren", trusted=False),
+        board,
+        "Hello from a newcomer",
+        "Glad to have found this place.",
+    )
     topic = make.topic(starter, board, "Rough patch", "How is everyone holding up?")
     make.reply(poster, topic, RISKY_REPLY)
 
@@ -221,7 +229,8 @@ def test_a_report_that_someone_is_at_risk_goes_first_and_is_hidden_with_a_reason
     expect(heading(member, "Report a post")).to_be_visible()
     member.get_by_role("radio", name="Someone may be at risk").check()
     member.get_by_role("textbox", name="Anything the moderators should know").fill(
-        "They sound very low.")
+        "They sound very low."
+    )
     member.get_by_role("button", name="Send report").click()
     expect(heading(member, "Rough patch")).to_be_visible()
     expect(status(member)).to_contain_text("Thank you for telling us.")
@@ -283,9 +292,11 @@ def test_a_report_that_someone_is_at_risk_goes_first_and_is_hidden_with_a_reason
 
 # --- 3. two moderators, one item ------------------------------------------------------------
 
+
 @JS
 def test_the_second_moderator_is_refused_and_shown_the_item_as_it_stands(
-        javascript, live_server, mailbox, make, desk, browse, audit):
+    javascript, live_server, mailbox, make, desk, browse, audit
+):
     board = make.board("general", "General")
     newcomer = make.user("new_wren", trusted=False)
     first_mod = make.user("mod_ash", role="moderator", moderates=(board,))
@@ -315,13 +326,11 @@ def test_the_second_moderator_is_refused_and_shown_the_item_as_it_stands(
     expect(refusal).to_contain_text(STALE)
     # The fresh state: approved by the first moderator, nothing left to do.
     expect(second.get_by_role("main")).to_contain_text("Approved (by mod_ash)")
-    expect(second.get_by_role("region", name="The post")).to_contain_text(
-        "The post is published.")
+    expect(second.get_by_role("region", name="The post")).to_contain_text("The post is published.")
     expect(second.get_by_role("region", name="Decide")).to_have_count(0)
     for action in ("Approve", "Reject", "Hide", "Delete"):
         expect(second.get_by_role("button", name=action, exact=True)).to_have_count(0)
-    expect(second.get_by_role("region", name="History")).to_contain_text(
-        "Approve by mod_ash")
+    expect(second.get_by_role("region", name="History")).to_contain_text("Approve by mod_ash")
     audit(second)
 
     # The post stays approved, and the author heard about one decision only.
@@ -434,7 +443,8 @@ def test_moderation_and_admin_pages_pass_axe(live_server, make, desk, browse, au
     own_words = mod.get_by_role("textbox", name="Your own words")
     expect(own_words).to_have_attribute("aria-invalid", "true")
     expect(own_words).to_have_accessible_description(
-        re.compile("Give a reason: the member will see it."))
+        re.compile("Give a reason: the member will see it.")
+    )
     audit(mod)
     mod.get_by_role("combobox", name="Reason").select_option(label="Personal details")
     mod.get_by_role("button", name="Reject", exact=True).click()
@@ -513,10 +523,15 @@ def test_moderation_and_admin_pages_pass_axe(live_server, make, desk, browse, au
 
 # --- the queue's pages in the dark scheme, and at 320 px (200% zoom) ------------------------
 
-@pytest.mark.parametrize("color_scheme, viewport", [("dark", DESKTOP), ("light", ZOOMED)],
-                         ids=["dark-desktop", "light-320px"])
-def test_moderation_pages_in_dark_scheme_and_zoomed(color_scheme, viewport, live_server,
-                                                    make, desk, browse, audit):
+
+@pytest.mark.parametrize(
+    "color_scheme, viewport",
+    [("dark", DESKTOP), ("light", ZOOMED)],
+    ids=["dark-desktop", "light-320px"],
+)
+def test_moderation_pages_in_dark_scheme_and_zoomed(
+    color_scheme, viewport, live_server, make, desk, browse, audit
+):
     board = make.board("general", "General")
     admin = make.user("ada_admin", role="admin")
     newcomer = make.user("new_wren", trusted=False)
@@ -534,8 +549,9 @@ def test_moderation_pages_in_dark_scheme_and_zoomed(color_scheme, viewport, live
     author = browse(color_scheme=color_scheme, viewport=viewport)
     log_in(author, live_server.url, newcomer.username)
     author.goto(f"{live_server.url}/t/{held.id}")
-    expect(author.get_by_role("region", name="Your post is waiting for a moderator")
-           ).to_be_visible()
+    expect(
+        author.get_by_role("region", name="Your post is waiting for a moderator")
+    ).to_be_visible()
     check(author, TITLE)
 
     mod = browse(color_scheme=color_scheme, viewport=viewport)

@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import log_in
+from tests.helpers.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,8 +40,9 @@ def topic(make):
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
-def test_a_member_reacts_and_only_the_author_sees_the_count(javascript, live_server, topic,
-                                                            browse, audit):
+def test_a_member_reacts_and_only_the_author_sees_the_count(
+    javascript, live_server, topic, browse, audit
+):
     page = browse(javascript=javascript)
     log_in(page, live_server.url, "river")
     page.goto(f"{live_server.url}/t/{topic.id}")
@@ -68,16 +69,20 @@ def test_a_member_reacts_and_only_the_author_sees_the_count(javascript, live_ser
 
     # The same button takes it back, and sends it again.
     send.click()
-    expect(reactions_of(page).get_by_role("button", name="Thinking of you")) \
-        .to_have_attribute("aria-pressed", "false")
+    expect(reactions_of(page).get_by_role("button", name="Thinking of you")).to_have_attribute(
+        "aria-pressed", "false"
+    )
     reactions_of(page).get_by_role("button", name="Me too").click()
-    expect(reactions_of(page).get_by_role("button", name="Me too")) \
-        .to_have_attribute("aria-pressed", "true")
+    expect(reactions_of(page).get_by_role("button", name="Me too")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     page.reload()
-    expect(reactions_of(page).get_by_role("button", name="Me too")) \
-        .to_have_attribute("aria-pressed", "true")
-    expect(reactions_of(page).get_by_role("button", name="Thinking of you")) \
-        .to_have_attribute("aria-pressed", "false")
+    expect(reactions_of(page).get_by_role("button", name="Me too")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(reactions_of(page).get_by_role("button", name="Thinking of you")).to_have_attribute(
+        "aria-pressed", "false"
+    )
     expect(page.get_by_text(COUNTS)).to_have_count(0)
 
     author = browse(javascript=javascript)

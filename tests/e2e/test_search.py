@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import log_in
+from tests.helpers.browser import log_in
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_search_finds_a_published_post_but_not_a_pending_one(javascript, live_server, make,
-                                                             browse, audit):
+def test_search_finds_a_published_post_but_not_a_pending_one(
+    javascript, live_server, make, browse, audit
+):
     board = make.board("sleep", "Sleep and rest")
     member = make.user("night_owl")
     newcomer = make.user("newcomer", trusted=False)

@@ -14,13 +14,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import TEST_PASSWORD, links_in
+from tests.helpers.app import TEST_PASSWORD, links_in
 
 USERNAME = "quiet_heron"
 EMAIL = "quiet.heron@example.org"
 TITLE = "Finding my feet after a bad winter"
-FIRST_POST = ("The dark mornings were **hard** this year.\n\n"
-              "What helped you get going again?")
+FIRST_POST = "The dark mornings were **hard** this year.\n\nWhat helped you get going again?"
 REPLY = "Short walks at lunchtime helped me more than I expected."
 EDIT = "Edit: and getting outside before ten, even for five minutes."
 
@@ -38,8 +37,9 @@ def heading(page: Page, name: str):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
-def test_new_member_joins_posts_quotes_and_edits(javascript, live_server, mailbox, make,
-                                                  browse, audit):
+def test_new_member_joins_posts_quotes_and_edits(
+    javascript, live_server, mailbox, make, browse, audit
+):
     make.board("general", "General")
     page = browse(javascript=javascript)
     site_nav = page.get_by_role("navigation", name="Site")
@@ -110,8 +110,11 @@ def test_new_member_joins_posts_quotes_and_edits(javascript, live_server, mailbo
     posts.first.get_by_role("link", name="Quote this post in a reply").click()
     expect(heading(page, f"Reply to “{TITLE}”")).to_be_visible()
     reply_box = page.get_by_label("Your reply")
-    expect(reply_box).to_have_value(re.compile(
-        rf"^> \*\*{USERNAME}\*\* wrote:\n>\n> The dark mornings were \*\*hard\*\* this year\."))
+    expect(reply_box).to_have_value(
+        re.compile(
+            rf"^> \*\*{USERNAME}\*\* wrote:\n>\n> The dark mornings were \*\*hard\*\* this year\."
+        )
+    )
     audit(page)
     reply_box.fill(reply_box.input_value() + REPLY)
     page.get_by_role("button", name="Post reply").click()

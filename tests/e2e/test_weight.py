@@ -13,16 +13,18 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import log_in
+from tests.helpers.browser import log_in
 
 BUDGET = 60 * 1024
 POSTS = 20
 
 # About what members write: a few sentences to a few paragraphs, some Markdown.
-PARAGRAPH = ("I have been reading this board for a while before posting. Some days are "
-             "easier than others, and it helps to know that other people get the same "
-             "*heavy, foggy* mornings. What has worked for me is keeping the first hour "
-             "simple: tea, a few minutes by the window, no phone. ")
+PARAGRAPH = (
+    "I have been reading this board for a while before posting. Some days are "
+    "easier than others, and it helps to know that other people get the same "
+    "*heavy, foggy* mornings. What has worked for me is keeping the first hour "
+    "simple: tea, a few minutes by the window, no phone. "
+)
 
 
 def post_body(number: int) -> str:
@@ -32,12 +34,10 @@ def post_body(number: int) -> str:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("as_member", [False, True], ids=["visitor", "member"])
-def test_topic_page_with_twenty_posts_is_light(as_member, live_server, make, browse,
-                                               new_context):
+def test_topic_page_with_twenty_posts_is_light(as_member, live_server, make, browse, new_context):
     board = make.board("general", "General")
     members = [make.user(f"member_{n}") for n in range(4)]
-    topic = make.topic(members[0], board, "Small things that make mornings easier",
-                       post_body(0))
+    topic = make.topic(members[0], board, "Small things that make mornings easier", post_body(0))
     for number in range(1, POSTS):
         make.reply(members[number % len(members)], topic, post_body(number))
 
@@ -68,14 +68,22 @@ def test_topic_page_with_twenty_posts_is_light(as_member, live_server, make, bro
     assert page.locator("script:not([src])").count() == 0
 
     # Every response carries a body except redirects (none are expected here).
-    sizes = [(response.url, len(response.body())) for response in responses
-             if not 300 <= response.status < 400]
+    sizes = [
+        (response.url, len(response.body()))
+        for response in responses
+        if not 300 <= response.status < 400
+    ]
     assert len(sizes) == len(responses), [(r.url, r.status) for r in responses]
     by_type = {response.request.resource_type for response in responses}
     assert {"document", "stylesheet"} <= by_type, sizes
-    assert all(response.status == 200 for response in responses
-               if response.request.resource_type in ("document", "stylesheet"))
+    assert all(
+        response.status == 200
+        for response in responses
+        if response.request.resource_type in ("document", "stylesheet")
+    )
     total = sum(size for _, size in sizes)
-    print(f"topic page with {POSTS} posts ({'member' if as_member else 'visitor'}): "
-          f"{total} bytes: {sizes}")
+    print(
+        f"topic page with {POSTS} posts ({'member' if as_member else 'visitor'}): "
+        f"{total} bytes: {sizes}"
+    )
     assert total < BUDGET, f"{total} bytes is over the {BUDGET}-byte budget: {sizes}"

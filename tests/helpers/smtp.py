@@ -87,8 +87,9 @@ class SmtpServer:
             await asyncio.sleep(self.delay)
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
         with self._lock:
-            self.received.append(Received(list(envelope.rcpt_tos), message,
-                                          getattr(session, "connection_number", 0)))
+            self.received.append(
+                Received(list(envelope.rcpt_tos), message, getattr(session, "connection_number", 0))
+            )
         return "250 Message accepted for delivery"
 
     @property
@@ -96,8 +97,7 @@ class SmtpServer:
         return [received.message for received in self.received]
 
     def to(self, address: str) -> list[EmailMessage]:
-        return [received.message for received in self.received
-                if address in received.recipients]
+        return [received.message for received in self.received if address in received.recipients]
 
 
 @contextmanager
@@ -114,6 +114,14 @@ def running_smtp_server() -> Iterator[SmtpServer]:
 
 def smtp_settings(server: SmtpServer, **overrides) -> dict:
     """App settings that send through `server`."""
-    return {"MAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": server.port,
-            "SMTP_STARTTLS": False, "SMTP_SSL": False, "SMTP_USERNAME": "",
-            "SMTP_PASSWORD": "", "SMTP_TIMEOUT": 5, **overrides}
+    return {
+        "MAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": server.port,
+        "SMTP_STARTTLS": False,
+        "SMTP_SSL": False,
+        "SMTP_USERNAME": "",
+        "SMTP_PASSWORD": "",
+        "SMTP_TIMEOUT": 5,
+        **overrides,
+    }

@@ -24,7 +24,7 @@ from forum.models import (
 )
 from forum.safety import phrase_key
 from forum.services import moderation
-from tests.conftest import log_in
+from tests.helpers.app import log_in
 
 
 def new_client(app, user=None):
@@ -88,8 +88,9 @@ def watch(app, phrase: str, action: str) -> None:
 def report(app, reporter, post_id: int, category: str = "spam", note: str = "") -> int:
     """A member reports a post through the service; the item's id."""
     with app.test_request_context():
-        item = moderation.report(db.session.get(User, reporter.id),
-                                 db.session.get(Post, post_id), category, note)
+        item = moderation.report(
+            db.session.get(User, reporter.id), db.session.get(Post, post_id), category, note
+        )
         return item.id
 
 
@@ -97,8 +98,9 @@ def decide(app, moderator, item_id: int, action: str, **options):
     """A moderator acts on an item as it stands now, through the service; the message."""
     with app.test_request_context():
         item = db.session.get(ReviewItem, item_id)
-        return moderation.decide(db.session.get(User, moderator.id), item, item.version, action,
-                                 **options).message
+        return moderation.decide(
+            db.session.get(User, moderator.id), item, item.version, action, **options
+        ).message
 
 
 def version_on(response) -> int:
@@ -119,21 +121,22 @@ def act(browser, item_id: int, action: str, version: int | None = None, **fields
 
 def field_error(response, field_id: str) -> str:
     """The message shown beside a form field (empty when there is none)."""
-    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>',
-                      response.text, re.S)
+    match = re.search(
+        rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>', response.text, re.S
+    )
     return match.group(1).strip() if match else ""
 
 
 def queue_item_ids(response) -> list[int]:
     """The items listed in a queue page, in the order shown."""
-    return [int(item_id) for item_id in
-            re.findall(r'<a href="/review/(\d+)">', response.text)]
+    return [int(item_id) for item_id in re.findall(r'<a href="/review/(\d+)">', response.text)]
 
 
 def notices_of(app, user) -> list[Notice]:
     with app.app_context():
-        rows = db.session.scalars(sa.select(Notice).where(Notice.user_id == user.id)
-                                  .order_by(Notice.id)).all()
+        rows = db.session.scalars(
+            sa.select(Notice).where(Notice.user_id == user.id).order_by(Notice.id)
+        ).all()
         for row in rows:
             db.session.expunge(row)
         return rows
@@ -160,18 +163,29 @@ def stored_and_recounted_counters(app) -> tuple[dict, dict]:
         stored, recounted = {}, {}
         for board in db.session.scalars(sa.select(Board)):
             stored[f"board {board.slug}"] = (board.topic_count, board.post_count)
-            topics = db.session.scalar(sa.select(sa.func.count()).select_from(Topic).where(
-                Topic.board_id == board.id, Topic.status == PostStatus.PUBLISHED))
+            topics = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Topic)
+                .where(Topic.board_id == board.id, Topic.status == PostStatus.PUBLISHED)
+            )
             posts = db.session.scalar(
-                sa.select(sa.func.count()).select_from(Post).join(Topic).where(
-                    Topic.board_id == board.id, Topic.status == PostStatus.PUBLISHED,
-                    Post.status == PostStatus.PUBLISHED))
+                sa.select(sa.func.count())
+                .select_from(Post)
+                .join(Topic, Topic.id == Post.topic_id)
+                .where(
+                    Topic.board_id == board.id,
+                    Topic.status == PostStatus.PUBLISHED,
+                    Post.status == PostStatus.PUBLISHED,
+                )
+            )
             recounted[f"board {board.slug}"] = (topics, posts)
         for topic in db.session.scalars(sa.select(Topic)):
             stored[f"topic {topic.id}"] = topic.post_count
             recounted[f"topic {topic.id}"] = db.session.scalar(
-                sa.select(sa.func.count()).select_from(Post).where(
-                    Post.topic_id == topic.id, Post.status == PostStatus.PUBLISHED))
+                sa.select(sa.func.count())
+                .select_from(Post)
+                .where(Post.topic_id == topic.id, Post.status == PostStatus.PUBLISHED)
+            )
         return stored, recounted
 
 

@@ -1,0 +1,1 @@
+"""The load scenario: Locust against gunicorn, then a checker (`python -m bench.load.run`)."""
