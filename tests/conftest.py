@@ -13,14 +13,17 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from flask_sqlalchemy import SQLAlchemy
 
 from forum import create_app, mail
 from forum.extensions import db
 from forum.services import accounts
 from tests.helpers import workers
 from tests.helpers.app import (
+    TEMPLATE_CODE,
     TEST_PASSWORD,
     BufferedClient,
+    EnginesForTheRun,
     Factory,
     app_settings,
     empty_database,
@@ -83,6 +86,16 @@ def migrated_database(database_url, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def engines_shared_by_the_run():
+    """See EnginesForTheRun: each test's app reuses the engine its settings call for."""
+    engines = EnginesForTheRun()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SQLAlchemy, "_make_engine", engines.wrap(SQLAlchemy._make_engine))
+        yield
+    engines.dispose_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing():
     """Argon2 at production cost would dominate the suite's run time."""
     production = accounts.password_hasher
@@ -101,6 +114,7 @@ def app_config(migrated_database) -> dict:
 def app(app_config):
     app = create_app(app_config)
     app.test_client_class = BufferedClient
+    app.jinja_env.bytecode_cache = TEMPLATE_CODE
     mail.outbox.clear()
     with app.app_context():
         empty_database()
