@@ -68,6 +68,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
         _use_sqlite(app)
+    else:
+        _pool_for_mail_senders(app)
     app.request_class = KindredRequest
     app.before_request(refuse_nul_in_query)
     app.url_map.converters["int"] = IdConverter
@@ -100,6 +102,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_database_errors(app)
     _init_security_headers(app)
     return app
+
+
+def _pool_for_mail_senders(app: Flask) -> None:
+    """Keep enough pooled connections to a database server for a mail run: the
+    session's, the outbox's own and one per SMTP sender thread (SMTP_CONNECTIONS). With
+    SQLAlchemy's five, each digest run closed the extra connections it gave back and
+    opened them again the next time. (Opening a SQLite file costs next to nothing.)
+    """
+    engine_options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    wanted = max(5, app.config["SMTP_CONNECTIONS"] + 3)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": wanted, **engine_options}
 
 
 def _use_sqlite(app: Flask) -> None:
