@@ -66,10 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(settings.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
-        _use_sqlite(app)
-    else:
-        _pool_for_mail_senders(app)
+    _database_options(app)
     app.request_class = KindredRequest
     app.before_request(refuse_nul_in_query)
     app.url_map.converters["int"] = IdConverter
@@ -102,6 +99,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_database_errors(app)
     _init_security_headers(app)
     return app
+
+
+def _database_options(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
+        _use_sqlite(app)
+    else:
+        _pool_for_mail_senders(app)
 
 
 def _pool_for_mail_senders(app: Flask) -> None:
