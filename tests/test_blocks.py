@@ -12,10 +12,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from forum import mail
 from forum.digests import build
 from forum.extensions import db
-from forum.models import Block, BoardMute, MutedPhrase, Post, PostStatus, Topic, User, utcnow
+from forum.models import Block, BoardMute, MutedPhrase, Post, PostStatus, User, utcnow
 from forum.personal_filters import for_member
 from forum.services import PermissionDenied, ServiceError, personal, post_state, posting
 from tests.helpers.app import page_text
@@ -29,6 +28,7 @@ from tests.helpers.moderation import (
     report,
     update,
 )
+from tests.helpers.notices import first_post_id, mail_to, reply
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -50,28 +50,6 @@ def mute(app, member, phrase: str) -> None:
 def mute_board(app, member, board) -> None:
     with app.test_request_context():
         personal.save_privacy(user(member.id), hides_recent_posts=False, muted_boards=[board.id])
-
-
-def reply(app, author, topic, body: str, quote_of: int | None = None) -> Post:
-    with app.test_request_context():
-        post = posting.create_reply(
-            user(author.id),
-            db.session.get(Topic, topic.id),
-            body,
-            quote_of=db.session.get(Post, quote_of) if quote_of else None,
-        ).post
-        db.session.refresh(post)
-        db.session.expunge(post)
-        return post
-
-
-def first_post(app, topic) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.min(Post.id)).where(Post.topic_id == topic.id))
-
-
-def mail_to(address: str) -> list:
-    return [message for message in mail.outbox if message["To"].addresses[0].addr_spec == address]
 
 
 @pytest.fixture
@@ -234,7 +212,7 @@ def test_the_author_line_offers_block_for_members_only(app, client, auth, make, 
     assert 'action="/u/thorn/block"' in article(theirs.id)
     assert 'href="/u/thorn"' in article(theirs.id)  # the name links to the profile
     assert "/block" not in article(staff.id)
-    assert "/block" not in article(first_post(app, topic))  # fern's own post
+    assert "/block" not in article(first_post_id(app, topic))  # fern's own post
     # the button goes back to the post, collapsed now
     response = client.post("/u/thorn/block", data={"next": f"/t/{topic.id}#p{theirs.id}"})
     assert response.status_code == 302 and response.location == f"/t/{topic.id}#p{theirs.id}"
@@ -468,7 +446,7 @@ def test_no_notice_for_replies_or_quotes_a_member_would_rather_not_see(app, make
     board, fern, thorn, willow, topic = world
     block(app, fern, thorn)
     reply(app, thorn, topic, "A reply by someone fern blocked")
-    reply(app, thorn, topic, "> fern wrote\n\nA quote", quote_of=first_post(app, topic))
+    reply(app, thorn, topic, "> fern wrote\n\nA quote", quote_of=first_post_id(app, topic))
     mute(app, fern, "hospital")
     reply(app, willow, topic, "The hospital was kind")
     assert notices_of(app, fern) == [] and mail_to("fern@example.org") == []
@@ -480,7 +458,7 @@ def test_no_notice_for_replies_or_quotes_a_member_would_rather_not_see(app, make
 def test_no_notice_from_a_muted_board(app, make, world):
     board, fern, _, willow, topic = world
     mute_board(app, fern, board)
-    reply(app, willow, topic, "A kind reply", quote_of=first_post(app, topic))
+    reply(app, willow, topic, "A kind reply", quote_of=first_post_id(app, topic))
     assert notices_of(app, fern) == [] and mail_to("fern@example.org") == []
 
 

@@ -23,21 +23,7 @@ from forum.services import (
     review_items,
     transaction,
 )
-from tests.helpers.moderation import item_for, new_client, report, update
-
-EVERY_ACTION = (
-    "approve",
-    "approve_edited",
-    "reject",
-    "hide",
-    "delete",
-    "dismiss",
-    "lock",
-    "unlock",
-    "move",
-    "suspend",
-    "ban",
-)
+from tests.helpers.moderation import EVERY_ACTION, item_for, new_client, report, update
 
 
 class Place:

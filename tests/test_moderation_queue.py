@@ -30,6 +30,7 @@ from forum.models import (
 from forum.moderation.queue import queue_numbers
 from tests.helpers.app import log_in, page_text
 from tests.helpers.moderation import (
+    EVERY_ACTION,
     act,
     assert_counters_right,
     audit_entries,
@@ -593,22 +594,7 @@ def _audit_case(name):
     }[name]
 
 
-@pytest.mark.parametrize(
-    "action",
-    [
-        "approve",
-        "approve_edited",
-        "reject",
-        "hide",
-        "delete",
-        "dismiss",
-        "lock",
-        "unlock",
-        "move",
-        "suspend",
-        "ban",
-    ],
-)
+@pytest.mark.parametrize("action", EVERY_ACTION)
 def test_every_action_is_audited_recorded_and_keeps_the_counters(scene, app, action):
     source, fields, path, (was, becomes) = _audit_case(action)
     post_id, item_id = scene.held() if source == "held" else scene.reported()

@@ -26,6 +26,21 @@ from forum.safety import phrase_key
 from forum.services import moderation
 from tests.helpers.app import log_in
 
+#: Every action a moderator can take on a review item, as the tests name them.
+EVERY_ACTION = (
+    "approve",
+    "approve_edited",
+    "reject",
+    "hide",
+    "delete",
+    "dismiss",
+    "lock",
+    "unlock",
+    "move",
+    "suspend",
+    "ban",
+)
+
 
 def new_client(app, user=None):
     """A second browser: its own cookies, logged in as `user` if given."""
